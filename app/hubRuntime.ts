@@ -1,0 +1,124 @@
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { createFhirApp } from '../api/fhirApp.ts';
+import type { Connector } from '../connectors/connector.ts';
+import { createConnector } from '../connectors/connectorRegistry.ts';
+import { KafkaProducer, KafkaRecordConsumer, KafkaTopicAdmin } from '../hub/bus/kafkaBus.ts';
+import { apiBaseUrl } from '../hub/config/loadConfig.ts';
+import type { HubConfig } from '../hub/config/hubConfig.ts';
+import { CONTENT_TYPES } from '../hub/core/inboundEnvelope.ts';
+import type { Logger } from '../hub/core/logger.ts';
+import { PROJECT_ROOT } from '../hub/core/schemaValidator.ts';
+import { loadMappings } from '../hub/mapping/mappingLoader.ts';
+import { DeadLetterPublisher } from '../hub/pipeline/deadLetter.ts';
+import { Hl7v2Normalizer } from '../hub/pipeline/hl7v2Normalizer.ts';
+import { createRecordProcessor } from '../hub/pipeline/recordProcessor.ts';
+import { basicResourceValidator } from '../hub/pipeline/resourceValidator.ts';
+import { connectMongo, type MongoConnection } from '../hub/store/mongoConnection.ts';
+import { MongoResourceStore } from '../hub/store/mongoResourceStore.ts';
+import { MongoSourceMessageLog } from '../hub/store/mongoSourceMessageLog.ts';
+
+export interface HubRuntimeOptions {
+  /** run the consumer that maps and stores (default true) */
+  pipeline?: boolean;
+  /** serve the FHIR API (default true) */
+  api?: boolean;
+  /** start the configured connectors (default true) */
+  connectors?: boolean;
+}
+
+/**
+ * The composition root: wires config, Kafka, MongoDB, mappings, the pipeline, connectors and
+ * the API. One process can run all of them (the quick start) or any subset (scaled workers).
+ */
+export class HubRuntime {
+  mongo: MongoConnection | undefined;
+  store: MongoResourceStore | undefined;
+  producer: KafkaProducer | undefined;
+  consumer: KafkaRecordConsumer | undefined;
+  connectors: Connector[] = [];
+  httpServer: Server | undefined;
+
+  constructor(readonly config: HubConfig, readonly log: Logger, private readonly options: HubRuntimeOptions = {}) {}
+
+  async start(): Promise<void> {
+    const { config, log } = this;
+    const mappingsDir = path.resolve(PROJECT_ROOT, config.mappings.dir);
+    const registry = loadMappings(mappingsDir, config.mappings.site);
+    log.info({ mappings: registry.messages.length, dir: mappingsDir }, 'mappings loaded');
+
+    await new KafkaTopicAdmin(config.kafka.brokers, log).ensureTopics(
+      Object.values(config.kafka.topics).map((name) => ({ name, partitions: config.kafka.partitions })),
+    );
+    this.producer = new KafkaProducer({
+      brokers: config.kafka.brokers, clientId: config.kafka.clientId,
+      deliveryTimeoutMs: config.kafka.deliveryTimeoutMs, maxQueuedMessages: config.kafka.maxQueuedMessages,
+    }, log);
+    await this.producer.connect();
+
+    this.mongo = await connectMongo(config.mongo.url, config.mongo.database);
+    this.store = new MongoResourceStore(this.mongo.db);
+
+    if (this.options.pipeline !== false) {
+      const normalizer = new Hl7v2Normalizer({
+        store: this.store,
+        registry: () => registry,
+        settings: { timeZone: config.site.timeZone, identifierSystemBase: config.site.identifierSystemBase, siteName: config.site.name },
+        validators: [basicResourceValidator],
+        log,
+      });
+      const processor = createRecordProcessor({
+        normalizers: { [CONTENT_TYPES.hl7v2]: normalizer },
+        messageLog: new MongoSourceMessageLog(this.mongo.db),
+        deadLetter: new DeadLetterPublisher(this.producer, config.kafka.topics.deadLetter),
+        log,
+      });
+      this.consumer = new KafkaRecordConsumer({
+        brokers: config.kafka.brokers, groupId: config.pipeline.groupId, clientId: `${config.kafka.clientId}-pipeline`,
+        topics: [config.kafka.topics.hl7v2Inbound, config.kafka.topics.fhirInbound], batchSize: config.pipeline.batchSize,
+      }, log);
+      await this.consumer.start(processor);
+      log.info({ groupId: config.pipeline.groupId }, 'pipeline consuming');
+    }
+
+    if (this.options.api !== false) {
+      const app = createFhirApp({ store: this.store, log, baseUrl: apiBaseUrl(config) });
+      await new Promise<void>((resolve, reject) => {
+        const server = app.listen(config.api.port, config.api.host, () => resolve());
+        server.once('error', reject);
+        this.httpServer = server;
+      });
+      log.info({ url: this.apiUrl() }, 'FHIR API listening');
+    }
+
+    if (this.options.connectors !== false) {
+      for (const c of config.connectors.filter((x) => x.enabled !== false)) {
+        const connector = createConnector({ config: c, hub: config, producer: this.producer, log: log.child({ connector: c.id }) });
+        await connector.start();
+        this.connectors.push(connector);
+      }
+    }
+  }
+
+  apiUrl(): string {
+    const address = this.httpServer?.address();
+    if (address && typeof address === 'object') {
+      const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
+      return `http://${host}:${address.port}/fhir`;
+    }
+    return apiBaseUrl(this.config);
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.connectors.reverse()) await c.stop().catch(() => undefined);
+    this.connectors = [];
+    if (this.httpServer) {
+      const server = this.httpServer;
+      this.httpServer = undefined;
+      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+    }
+    await this.consumer?.stop();
+    await this.producer?.close();
+    await this.mongo?.close();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The narrow interface the hub uses for its durable log. Production runs it on Kafka
+ * (kafkaBus.ts); nothing outside hub/bus imports node-rdkafka.
+ */
+export type BusHeaders = Record<string, string>;
+
+export interface OutgoingRecord {
+  topic: string;
+  /** partitioning key: records with the same key keep their order (we use the patient identifier) */
+  key?: string;
+  value: Buffer;
+  headers: BusHeaders;
+}
+
+export interface RecordPosition {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface ConsumedRecord extends RecordPosition {
+  key?: string;
+  value: Buffer;
+  headers: BusHeaders;
+  /** broker timestamp, epoch millis */
+  timestamp?: number;
+}
+
+export interface BusProducer {
+  /** Resolves only once the broker has durably acknowledged the record (acks=all). */
+  publish(record: OutgoingRecord): Promise<RecordPosition>;
+  /** records handed to the client and not yet acknowledged or failed */
+  readonly inFlight: number;
+  close(): Promise<void>;
+}
+
+/** Handles one record; throwing means "retry later" (the record is not committed). */
+export type RecordHandler = (record: ConsumedRecord) => Promise<void>;
+
+export interface BusConsumer {
+  start(handler: RecordHandler): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+}
+
+export interface TopicAdmin {
+  ensureTopics(topics: TopicSpec[]): Promise<void>;
+}

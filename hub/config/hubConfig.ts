@@ -1,0 +1,31 @@
+/** The validated configuration; its shape is schemas/config.schema.json. */
+export type SourceSystem = 'HIS' | 'LIS' | 'PACS' | 'other';
+
+export interface ConnectorConfig {
+  id: string;
+  kind: string;
+  sourceSystem: SourceSystem;
+  enabled?: boolean;
+  topic?: string;
+  host?: string;
+  port?: number;
+  options?: Record<string, unknown>;
+}
+
+export interface HubConfig {
+  site: { name: string; timeZone: string; identifierSystemBase: string };
+  kafka: {
+    brokers: string;
+    clientId: string;
+    partitions: number;
+    deliveryTimeoutMs: number;
+    maxQueuedMessages: number;
+    topics: { hl7v2Inbound: string; fhirInbound: string; deadLetter: string };
+  };
+  mongo: { url: string; database: string };
+  api: { host: string; port: number; baseUrl?: string };
+  pipeline: { groupId: string; batchSize: number };
+  mappings: { dir: string; site?: string };
+  log: { level: string };
+  connectors: ConnectorConfig[];
+}

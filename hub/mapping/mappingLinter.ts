@@ -1,0 +1,105 @@
+import type { MappingProblem } from './mappingLoader.ts';
+import { familyOf, type MappingRegistry } from './mappingRegistry.ts';
+import { parseHl7Path } from './hl7Path.ts';
+import { isBlock, type BlockSpec, type Condition, type Expr, type FieldsSpec, type ResourceSpec } from './mappingTypes.ts';
+import { hasTransform } from './transforms.ts';
+
+/**
+ * Checks what the JSON Schema cannot: every path parses, every part, code map and function
+ * exists, every `ref` names a resource of the mapping. Run at start-up and by `hub mapping lint`.
+ */
+export function lintRegistry(registry: MappingRegistry): MappingProblem[] {
+  const problems: MappingProblem[] = [];
+  for (const { spec, file } of registry.messages) {
+    const family = familyOf(spec.id);
+    const keys = new Set<string>();
+    collectKeys(spec.resources, keys);
+    const report = (where: string, message: string) => problems.push({ file, path: where, message });
+    const lintExpr = makeExprLinter(registry, family, keys, report);
+    if (spec.patient && !keys.has(spec.patient)) report('patient', `"${spec.patient}" is not the key of a resource in this mapping`);
+    if (spec.eventTime !== undefined) lintExpr(spec.eventTime, 'eventTime');
+    const walk = (list: Array<ResourceSpec | BlockSpec>, where: string) => {
+      list.forEach((r, i) => {
+        const at = `${where}[${i}]`;
+        if (typeof r.each === 'string') lintPath(r.each, `${at}.each`, report);
+        if (r.when) lintCondition(r.when, `${at}.when`, lintExpr, report);
+        if (isBlock(r)) walk(r.resources, `${at}.resources`);
+        else {
+          r.id.hash.forEach((e, j) => lintExpr(e, `${at}.id.hash[${j}]`));
+          for (const name of typeof r.use === 'string' ? [r.use] : r.use ?? []) {
+            if (!registry.hasPart(name, family)) report(`${at}.use`, `unknown part "${name}"`);
+          }
+          if (r.fields) lintFields(r.fields, `${at}.fields`, lintExpr);
+        }
+      });
+    };
+    walk(spec.resources, 'resources');
+  }
+  for (const { spec, file } of registry.parts.values()) {
+    const report = (where: string, message: string) => problems.push({ file, path: where, message });
+    const lintExpr = makeExprLinter(registry, familyOf(spec.id), undefined, report);
+    if (spec.fields) lintFields(spec.fields, 'fields', lintExpr);
+    if (spec.value !== undefined) lintExpr(spec.value, 'value');
+  }
+  return problems;
+}
+
+function collectKeys(list: Array<ResourceSpec | BlockSpec>, keys: Set<string>): void {
+  for (const r of list) {
+    if (isBlock(r)) collectKeys(r.resources, keys);
+    else keys.add(r.key);
+  }
+}
+
+type Report = (where: string, message: string) => void;
+type ExprLinter = (e: Expr, where: string) => void;
+
+function lintPath(text: string, where: string, report: Report): void {
+  try {
+    parseHl7Path(text);
+  } catch (err) {
+    report(where, (err as Error).message);
+  }
+}
+
+function lintFields(fields: FieldsSpec, where: string, lintExpr: ExprLinter): void {
+  for (const [k, e] of Object.entries(fields)) lintExpr(e, `${where}.${k}`);
+}
+
+function lintCondition(c: Condition, where: string, lintExpr: ExprLinter, report: Report): void {
+  for (const k of ['exists', 'missing', 'value'] as const) if (c[k] !== undefined) lintExpr(c[k]!, `${where}.${k}`);
+  c.all?.forEach((x, i) => lintCondition(x, `${where}.all[${i}]`, lintExpr, report));
+  c.any?.forEach((x, i) => lintCondition(x, `${where}.any[${i}]`, lintExpr, report));
+  if (c.not) lintCondition(c.not, `${where}.not`, lintExpr, report);
+  if (c.matches !== undefined) {
+    try {
+      new RegExp(c.matches);
+    } catch (err) {
+      report(`${where}.matches`, `invalid regular expression: ${(err as Error).message}`);
+    }
+  }
+}
+
+function makeExprLinter(registry: MappingRegistry, family: string, keys: Set<string> | undefined, report: Report): ExprLinter {
+  const lint: ExprLinter = (e, where) => {
+    if (typeof e === 'string') return lintPath(e, where, report);
+    if (typeof e !== 'object' || e === null) return;
+    if (e.path !== undefined) lintPath(e.path, `${where}.path`, report);
+    if (e.each !== undefined) lintPath(e.each, `${where}.each`, report);
+    if (e.at !== undefined) lintPath(e.at, `${where}.at`, report);
+    if (e.use !== undefined && !registry.hasPart(e.use, family)) report(`${where}.use`, `unknown part "${e.use}"`);
+    if (e.codemap !== undefined && !registry.hasCodemap(e.codemap, family)) report(`${where}.codemap`, `unknown codemap "${e.codemap}"`);
+    if (e.fn !== undefined && !hasTransform(e.fn)) report(`${where}.fn`, `unknown function "${e.fn}"`);
+    for (const k of ['ref', 'refs'] as const) {
+      const key = e[k];
+      if (key === undefined) continue;
+      // Parts run inside a message mapping, so their references are checked where they are used.
+      if (keys && !keys.has(key)) report(`${where}.${k}`, `"${key}" is not the key of a resource in this mapping`);
+    }
+    if (e.fields) lintFields(e.fields, `${where}.fields`, lint);
+    if (e.value !== undefined) lint(e.value, `${where}.value`);
+    for (const k of ['first', 'concat', 'list', 'args'] as const) e[k]?.forEach((x, i) => lint(x, `${where}.${k}[${i}]`));
+    if (e.when) lintCondition(e.when, `${where}.when`, lint, report);
+  };
+  return lint;
+}

@@ -1,0 +1,112 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { HubError } from '../core/hubError.ts';
+import { describeErrors, schemaValidator } from '../core/schemaValidator.ts';
+import { lintRegistry } from './mappingLinter.ts';
+import { MappingRegistry } from './mappingRegistry.ts';
+import type { CodemapSpec, MessageMappingSpec, PartSpec } from './mappingTypes.ts';
+
+export interface MappingProblem {
+  file: string;
+  line?: number;
+  path: string;
+  message: string;
+}
+
+export function formatProblem(p: MappingProblem): string {
+  return `${p.file}${p.line ? `:${p.line}` : ''}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...listFiles(full));
+    else if (/\.(ya?ml|json)$/.test(name)) out.push(full);
+  }
+  return out;
+}
+
+/** Line of the YAML node at an ajv instance path, so errors point into the file. */
+function lineOf(doc: Document, counter: LineCounter, dotted: string): number | undefined {
+  const keys = dotted === '(root)' ? [] : dotted.replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean).map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+  for (let n = keys.length; n >= 0; n -= 1) {
+    const node = keys.length === 0 ? doc.contents : doc.getIn(keys.slice(0, n), true);
+    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+export interface LoadedMappings {
+  registry: MappingRegistry;
+  problems: MappingProblem[];
+}
+
+/**
+ * Reads every mapping file under `dir` (and, when `site` is given, the site's overrides under
+ * `dir/sites/<site>`, which replace base files with the same id). Never throws for bad files:
+ * problems come back with file, line and path so `hub mapping lint` can list them all.
+ */
+export function readMappings(dir: string, site?: string): LoadedMappings {
+  const registry = new MappingRegistry();
+  const problems: MappingProblem[] = [];
+  const validate = schemaValidator('mapping.schema.json');
+  const sitesDir = path.join(dir, 'sites');
+  const entries = new Map<string, { file: string; data: Record<string, unknown> }>();
+
+  const load = (root: string, files: string[]) => {
+    for (const full of files) {
+      const file = path.relative(dir, full);
+      const id = path.relative(root, full).replace(/\.(ya?ml|json)$/, '').split(path.sep).join('/');
+      if (/(^|\/)(README|golden|fixtures?)(\/|$)/i.test(id) || id.startsWith('sites/')) continue;
+      const counter = new LineCounter();
+      const doc = parseDocument(readFileSync(full, 'utf8'), { lineCounter: counter, prettyErrors: true });
+      if (doc.errors.length) {
+        for (const e of doc.errors) problems.push({ file, line: e.linePos?.[0]?.line, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
+        continue;
+      }
+      const data = doc.toJS() as unknown;
+      if (!validate(data)) {
+        // `oneOf` over expression forms reports every branch; keep the most specific messages.
+        const seen = new Set<string>();
+        for (const p of describeErrors(validate.errors)) {
+          const key = `${p.path}|${p.message}`;
+          if (seen.has(key) || /must match (exactly one|"then") schema/.test(p.message)) continue;
+          seen.add(key);
+          problems.push({ file, line: lineOf(doc, counter, p.path), path: p.path, message: p.message });
+        }
+        continue;
+      }
+      entries.set(id, { file, data: data as Record<string, unknown> });
+    }
+  };
+
+  load(dir, listFiles(dir).filter((f) => !f.startsWith(sitesDir + path.sep)));
+  if (site) {
+    const siteDir = path.join(sitesDir, site);
+    try {
+      load(siteDir, listFiles(siteDir));
+    } catch (err) {
+      problems.push({ file: path.relative(dir, siteDir), path: '', message: `cannot read site folder: ${(err as Error).message}` });
+    }
+  }
+
+  for (const [id, { file, data }] of entries) {
+    const spec = { ...data, id } as { id: string; kind: string };
+    if (spec.kind === 'message') registry.messages.push({ spec: spec as unknown as MessageMappingSpec, file });
+    else if (spec.kind === 'part') registry.parts.set(id, { spec: spec as unknown as PartSpec, file });
+    else if (spec.kind === 'codemap') registry.codemaps.set(id, { spec: spec as unknown as CodemapSpec, file });
+  }
+  problems.push(...lintRegistry(registry));
+  return { registry, problems };
+}
+
+/** For start-up: any problem stops the hub with every problem listed. */
+export function loadMappings(dir: string, site?: string): MappingRegistry {
+  const { registry, problems } = readMappings(dir, site);
+  if (problems.length) {
+    throw new HubError('MAPPING_INVALID', `${problems.length} mapping problem(s):\n${problems.map(formatProblem).join('\n')}`, { problems });
+  }
+  return registry;
+}

@@ -1,0 +1,132 @@
+/**
+ * The mapping language (see mappings/README.md). Mapping files are data: YAML documents
+ * validated by schemas/mapping.schema.json, evaluated by mappingEngine.ts.
+ */
+
+/** A value expression. A bare string is an HL7 path; numbers and booleans are constants. */
+export type Expr = string | number | boolean | ExprObject;
+
+export interface Modifiers {
+  /** evaluate only when the condition holds */
+  when?: Condition;
+  /** a named TypeScript transform applied to the value (see transforms.ts) */
+  fn?: string;
+  /** extra arguments for `fn` */
+  args?: Expr[];
+  /** a code map (mappings/<family>/codemaps/<name>.yaml) */
+  codemap?: string;
+  /** an inline code map */
+  map?: Record<string, unknown>;
+  /** conversion to a FHIR primitive */
+  as?: PrimitiveKind;
+  /** used when the expression yields nothing */
+  default?: unknown;
+}
+
+export type PrimitiveKind =
+  | 'string' | 'code' | 'date' | 'dateTime' | 'instant' | 'time' | 'integer' | 'positiveInt'
+  | 'unsignedInt' | 'decimal' | 'boolean';
+
+export interface ExprObject extends Modifiers {
+  path?: string;
+  const?: unknown;
+  var?: string;
+  ref?: string;
+  refs?: string;
+  each?: string;
+  use?: string;
+  at?: string;
+  fields?: FieldsSpec;
+  value?: Expr;
+  first?: Expr[];
+  concat?: Expr[];
+  sep?: string;
+  list?: Expr[];
+}
+
+/** Output keys may be dotted (`period.start`) to set nested elements. */
+export type FieldsSpec = Record<string, Expr>;
+
+export interface Condition {
+  exists?: Expr;
+  missing?: Expr;
+  value?: Expr;
+  equals?: string | number | boolean;
+  in?: Array<string | number | boolean>;
+  matches?: string;
+  all?: Condition[];
+  any?: Condition[];
+  not?: Condition;
+}
+
+export interface GroupSpec {
+  /** segments that open a group, in their order within the group (e.g. [ORC, OBR]) */
+  group: string[];
+  /** segments that end the group without opening a new one (e.g. [PID]) */
+  until?: string[];
+}
+
+/** A resource template. */
+export interface ResourceSpec {
+  key: string;
+  type: string;
+  /** one resource per segment (NK1) or per group */
+  each?: string | GroupSpec;
+  when?: Condition;
+  id: IdSpec;
+  /** parts whose fields come first (e.g. segments/PID-Patient); `fields` add to or replace them */
+  use?: string | string[];
+  fields?: FieldsSpec;
+}
+
+/** A block of resources repeated per segment or group. */
+export interface BlockSpec {
+  each: string | GroupSpec;
+  when?: Condition;
+  resources: Array<ResourceSpec | BlockSpec>;
+}
+
+export interface IdSpec {
+  /** values hashed (with the resource type) into the id */
+  hash: Expr[];
+}
+
+export interface MessageMatch {
+  messageType: string | string[];
+  triggerEvent?: string | string[];
+  /** MSH-9.3 message structure */
+  structure?: string | string[];
+}
+
+export interface MessageMappingSpec {
+  id: string;
+  version: string;
+  description?: string;
+  match: MessageMatch;
+  /** the resource key whose patient identifier keys the message (per-patient ordering, MPI) */
+  patient?: string;
+  /** where the event time comes from, to keep older messages from overwriting newer data */
+  eventTime?: Expr;
+  resources: Array<ResourceSpec | BlockSpec>;
+}
+
+export interface PartSpec {
+  id: string;
+  description?: string;
+  /** the HL7 datatype the part reads (CX, XPN...), or a segment name for segment-level parts */
+  datatype?: string;
+  fields?: FieldsSpec;
+  value?: Expr;
+}
+
+export interface CodemapSpec {
+  id: string;
+  description?: string;
+  caseSensitive?: boolean;
+  map: Record<string, unknown>;
+  default?: unknown;
+}
+
+export function isBlock(spec: ResourceSpec | BlockSpec): spec is BlockSpec {
+  return (spec as BlockSpec).resources !== undefined;
+}

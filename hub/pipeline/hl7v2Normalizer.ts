@@ -1,0 +1,99 @@
+import { HubError, toHubError } from '../core/hubError.ts';
+import type { InboundEnvelope } from '../core/inboundEnvelope.ts';
+import type { Logger } from '../core/logger.ts';
+import { decodeHl7 } from '../hl7v2/hl7Charset.ts';
+import { parseHl7 } from '../hl7v2/hl7Parser.ts';
+import { mapHl7Message, type MappedResource, type MappingSettings } from '../mapping/mappingEngine.ts';
+import type { MappingRegistry } from '../mapping/mappingRegistry.ts';
+import type { ResourceStore, WriteResult } from '../store/resourceStore.ts';
+import type { PipelineStage } from './deadLetter.ts';
+import type { ResourceValidator } from './resourceValidator.ts';
+
+export interface NormalizedMessage {
+  mappingId: string;
+  mappingVersion: string;
+  controlId?: string;
+  messageType: string;
+  charset: string;
+  written: Array<{ key: string; reference: string; result: WriteResult }>;
+  patient?: string;
+  warnings: string[];
+}
+
+/** A failure that belongs to the message (bad input, bad mapping): dead-letter it, do not retry. */
+export class MessageRejected extends Error {
+  constructor(readonly error: HubError, readonly stage: PipelineStage) {
+    super(error.message);
+  }
+}
+
+export interface Hl7v2NormalizerDeps {
+  store: ResourceStore;
+  registry: () => MappingRegistry;
+  settings: MappingSettings;
+  validators: ResourceValidator[];
+  log: Logger;
+}
+
+function stage<T>(name: PipelineStage, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new MessageRejected(toHubError(err, 'INTERNAL'), name);
+  }
+}
+
+/** Decode → parse → map → validate → store, for one HL7v2 message from the inbound topic. */
+export class Hl7v2Normalizer {
+  constructor(private readonly deps: Hl7v2NormalizerDeps) {}
+
+  /** Maps without storing: what `hub mapping test` and the store diff use. */
+  map(envelope: InboundEnvelope): { resources: MappedResource[]; mappingId: string; mappingVersion: string; charset: string; messageType: string; controlId?: string; patient?: string; eventTime?: string; warnings: string[] } {
+    const { text, charset } = stage('decode', () => decodeHl7(envelope.raw, envelope.charset));
+    const message = stage('parse', () => parseHl7(text));
+    const out = stage('map', () => mapHl7Message(message, {
+      sourceSystem: envelope.sourceSystem, connectorId: envelope.connectorId, receivedAt: envelope.receivedAt,
+    }, this.deps.registry(), this.deps.settings));
+    stage('validate', () => {
+      const problems = out.resources.flatMap((r) => this.deps.validators.flatMap((v) => v(r.resource, out.mappingFile)));
+      if (problems.length) {
+        const first = problems[0]!;
+        throw new HubError(first.code, problems.map((p) => p.message).join('; '), { ...first.detail, problems: problems.map((p) => p.toJSON()) });
+      }
+    });
+    return {
+      resources: out.resources, mappingId: out.mappingId, mappingVersion: out.mappingVersion, charset,
+      messageType: message.typeLabel, ...(message.controlId ? { controlId: message.controlId } : {}),
+      ...(out.patient ? { patient: out.patient } : {}), ...(out.eventTime ? { eventTime: out.eventTime } : {}),
+      warnings: out.warnings,
+    };
+  }
+
+  async process(envelope: InboundEnvelope): Promise<NormalizedMessage> {
+    const mapped = this.map(envelope);
+    const written: NormalizedMessage['written'] = [];
+    // Patient first: clinical resources reference it, and the patient index reacts to it.
+    const ordered = [...mapped.resources].sort((a, b) => rank(a) - rank(b));
+    for (const r of ordered) {
+      let result: WriteResult;
+      try {
+        result = await this.deps.store.write({ resource: r.resource, ...(mapped.eventTime ? { sourceTime: mapped.eventTime } : {}) });
+      } catch (err) {
+        const e = toHubError(err, 'STORE_WRITE_FAILED');
+        if (e.code === 'STORE_TYPE_INVALID') throw new MessageRejected(e, 'store');
+        throw e; // infrastructure: the consumer retries the record
+      }
+      written.push({ key: r.key, reference: `${r.resource.resourceType}/${r.resource.id}`, result });
+    }
+    if (mapped.warnings.length) this.deps.log.debug({ controlId: mapped.controlId, warnings: mapped.warnings }, 'mapping warnings');
+    return {
+      mappingId: mapped.mappingId, mappingVersion: mapped.mappingVersion, messageType: mapped.messageType,
+      charset: mapped.charset, written, warnings: mapped.warnings,
+      ...(mapped.controlId ? { controlId: mapped.controlId } : {}), ...(mapped.patient ? { patient: mapped.patient } : {}),
+    };
+  }
+}
+
+function rank(r: MappedResource): number {
+  return r.resource.resourceType === 'Patient' ? 0 : 1;
+}
