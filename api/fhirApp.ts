@@ -11,6 +11,8 @@ export interface FhirAppDeps {
   log: Logger;
   /** public base URL of the FHIR endpoint, for Bundle links */
   baseUrl: string;
+  /** routers mounted under /fhir before the generic read/search routes (operations such as $merge) */
+  extraRouters?: express.Router[];
 }
 
 const TYPE = /^[A-Z][A-Za-z]+$/;
@@ -27,6 +29,7 @@ export function createFhirApp(deps: FhirAppDeps): express.Express {
   const fhir = express.Router();
 
   fhir.get('/metadata', (_req, res) => sendResource(res, capabilityStatement()));
+  for (const router of deps.extraRouters ?? []) fhir.use(router);
 
   fhir.get('/:type/:id', async (req: Request, res: Response, next: NextFunction) => {
     try {

@@ -1,6 +1,7 @@
 import { HubError, toHubError } from '../core/hubError.ts';
 import type { InboundEnvelope } from '../core/inboundEnvelope.ts';
 import type { Logger } from '../core/logger.ts';
+import type { PatientDirective } from '../core/patientDirective.ts';
 import { decodeHl7 } from '../hl7v2/hl7Charset.ts';
 import { parseHl7 } from '../hl7v2/hl7Parser.ts';
 import { mapHl7Message, type MappedResource, type MappingSettings } from '../mapping/mappingEngine.ts';
@@ -17,6 +18,8 @@ export interface NormalizedMessage {
   charset: string;
   written: Array<{ key: string; reference: string; result: WriteResult }>;
   patient?: string;
+  /** statements about patient identity (A40 merge, A37 unlink) for the patient index */
+  directives?: PatientDirective[];
   warnings: string[];
 }
 
