@@ -1,15 +1,18 @@
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { createFhirApp } from '../api/fhirApp.ts';
-import type { Connector } from '../connectors/connector.ts';
-import { createConnector } from '../connectors/connectorRegistry.ts';
+import type { Connector, SupportCheck } from '../connectors/connector.ts';
+import { createConnector, validateConnectors } from '../connectors/connectorRegistry.ts';
 import { KafkaProducer, KafkaRecordConsumer, KafkaTopicAdmin } from '../hub/bus/kafkaBus.ts';
 import { apiBaseUrl } from '../hub/config/loadConfig.ts';
 import type { HubConfig } from '../hub/config/hubConfig.ts';
 import { CONTENT_TYPES } from '../hub/core/inboundEnvelope.ts';
 import type { Logger } from '../hub/core/logger.ts';
 import { PROJECT_ROOT } from '../hub/core/schemaValidator.ts';
+import { isHubError } from '../hub/core/hubError.ts';
+import { selectMapping } from '../hub/mapping/mappingEngine.ts';
 import { loadMappings } from '../hub/mapping/mappingLoader.ts';
+import type { MappingRegistry } from '../hub/mapping/mappingRegistry.ts';
 import { DeadLetterPublisher } from '../hub/pipeline/deadLetter.ts';
 import { Hl7v2Normalizer } from '../hub/pipeline/hl7v2Normalizer.ts';
 import { createRecordProcessor } from '../hub/pipeline/recordProcessor.ts';
@@ -43,6 +46,7 @@ export class HubRuntime {
 
   async start(): Promise<void> {
     const { config, log } = this;
+    validateConnectors(config.connectors);
     const mappingsDir = path.resolve(PROJECT_ROOT, config.mappings.dir);
     const registry = loadMappings(mappingsDir, config.mappings.site);
     log.info({ mappings: registry.messages.length, dir: mappingsDir }, 'mappings loaded');
@@ -93,7 +97,7 @@ export class HubRuntime {
 
     if (this.options.connectors !== false) {
       for (const c of config.connectors.filter((x) => x.enabled !== false)) {
-        const connector = createConnector({ config: c, hub: config, producer: this.producer, log: log.child({ connector: c.id }) });
+        const connector = createConnector({ config: c, hub: config, producer: this.producer, log: log.child({ connector: c.id }), isSupported: mappingSupportCheck(() => registry) });
         await connector.start();
         this.connectors.push(connector);
       }
@@ -121,4 +125,21 @@ export class HubRuntime {
     await this.producer?.close();
     await this.mongo?.close();
   }
+}
+
+/**
+ * Connectors refuse at intake (AR, HL7 error 200/201, dead-lettered) what no mapping handles,
+ * instead of acknowledging a message the pipeline can only dead-letter later.
+ */
+function mappingSupportCheck(registry: () => MappingRegistry): SupportCheck {
+  return (message) => {
+    try {
+      selectMapping(registry(), message);
+      return { supported: true };
+    } catch (err) {
+      if (isHubError(err) && err.code === 'MAPPING_UNSUPPORTED_MESSAGE_TYPE') return { supported: false, unsupported: 'messageType', reason: err.message };
+      if (isHubError(err) && err.code === 'MAPPING_UNSUPPORTED_EVENT') return { supported: false, unsupported: 'triggerEvent', reason: err.message };
+      return { supported: true }; // anything else is the pipeline's to judge (and dead-letter)
+    }
+  };
 }

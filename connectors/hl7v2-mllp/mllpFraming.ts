@@ -9,19 +9,28 @@ export function frame(payload: Buffer): Buffer {
 
 export type FrameEvent =
   | { kind: 'message'; payload: Buffer }
-  /** a frame grew past the size limit; its bytes up to the next frame are discarded */
-  | { kind: 'oversized'; size: number };
+  /**
+   * a frame grew past the size limit; its bytes up to the end of the frame are discarded.
+   * `head` keeps the first bytes (the MSH) so the NAK can still name the control id.
+   */
+  | { kind: 'oversized'; size: number; head: Buffer }
+  /** a new frame started before the previous one ended (the sender gave up on it) */
+  | { kind: 'abandoned'; size: number };
+
+/** How much of an oversized frame is kept to answer it. */
+const HEAD_BYTES = 64 * 1024;
 
 /**
  * Reassembles frames from TCP chunks: a frame may arrive in many packets and one packet may
  * hold several frames. Memory is bounded by `maxMessageBytes`: an oversized frame is reported
- * once and skipped rather than buffered.
+ * when it ends and skipped rather than buffered.
  */
 export class MllpDecoder {
   private chunks: Buffer[] = [];
   private size = 0;
   private inFrame = false;
   private discarding = false;
+  private head: Buffer | undefined;
   /** the previous chunk ended with FS, the CR may start the next chunk */
   private pendingEnd = false;
 
@@ -38,24 +47,30 @@ export class MllpDecoder {
           i += 1;
           continue;
         }
-        this.append(Buffer.from([MLLP_END]), events); // a lone FS inside the payload
+        this.append(Buffer.from([MLLP_END])); // a lone FS inside the payload
       }
       if (!this.inFrame) {
         const start = data.indexOf(MLLP_START, i);
         if (start < 0) return events;
-        this.inFrame = true;
-        this.discarding = false;
-        this.chunks = [];
-        this.size = 0;
+        this.begin();
         i = start + 1;
         continue;
       }
       const end = data.indexOf(MLLP_END, i);
+      const restart = data.indexOf(MLLP_START, i);
+      if (restart >= 0 && (end < 0 || restart < end)) {
+        // VT never occurs in HL7 text: the sender has started over, so the partial frame is dead.
+        this.append(data.subarray(i, restart));
+        events.push({ kind: 'abandoned', size: this.size });
+        this.begin();
+        i = restart + 1;
+        continue;
+      }
       if (end < 0) {
-        this.append(data.subarray(i), events);
+        this.append(data.subarray(i));
         return events;
       }
-      this.append(data.subarray(i, end), events);
+      this.append(data.subarray(i, end));
       if (end + 1 >= data.length) {
         this.pendingEnd = true;
         return events;
@@ -64,7 +79,7 @@ export class MllpDecoder {
         this.finish(events);
         i = end + 2;
       } else {
-        this.append(data.subarray(end, end + 1), events);
+        this.append(data.subarray(end, end + 1));
         i = end + 1;
       }
     }
@@ -73,19 +88,28 @@ export class MllpDecoder {
 
   /** bytes buffered for the frame in progress */
   get buffered(): number {
-    return this.size;
+    return this.discarding ? 0 : this.size;
   }
 
-  private append(part: Buffer, events: FrameEvent[]): void {
-    if (this.discarding || part.length === 0) {
-      if (this.discarding) this.size += part.length;
+  private begin(): void {
+    this.inFrame = true;
+    this.discarding = false;
+    this.chunks = [];
+    this.size = 0;
+    this.head = undefined;
+  }
+
+  private append(part: Buffer): void {
+    if (part.length === 0) return;
+    if (this.discarding) {
+      this.size += part.length;
       return;
     }
     if (this.size + part.length > this.maxMessageBytes) {
       this.discarding = true;
+      this.head = Buffer.concat([...this.chunks, part]).subarray(0, HEAD_BYTES);
       this.size += part.length;
       this.chunks = [];
-      events.push({ kind: 'oversized', size: this.size });
       return;
     }
     // Copy: the socket may reuse its buffer after the callback.
@@ -94,10 +118,12 @@ export class MllpDecoder {
   }
 
   private finish(events: FrameEvent[]): void {
-    if (!this.discarding) events.push({ kind: 'message', payload: Buffer.concat(this.chunks, this.size) });
+    if (this.discarding) events.push({ kind: 'oversized', size: this.size, head: this.head ?? Buffer.alloc(0) });
+    else events.push({ kind: 'message', payload: Buffer.concat(this.chunks, this.size) });
     this.inFrame = false;
     this.discarding = false;
     this.chunks = [];
     this.size = 0;
+    this.head = undefined;
   }
 }

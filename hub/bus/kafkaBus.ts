@@ -14,6 +14,8 @@ export interface KafkaSettings {
   deliveryTimeoutMs: number;
   /** bound on records queued in the client; beyond it publish fails fast (back-pressure) */
   maxQueuedMessages: number;
+  /** bound on bytes queued in the client (default 256 MiB), the other half of back-pressure */
+  maxQueuedKbytes?: number;
 }
 
 interface Pending {
@@ -35,6 +37,8 @@ export class KafkaProducer implements BusProducer {
       // Idempotence implies acks=all: a delivery report means every in-sync replica has the record.
       'enable.idempotence': true,
       'queue.buffering.max.messages': settings.maxQueuedMessages,
+      // librdkafka's default (1 GiB) would let a stalled broker grow the process far too much.
+      'queue.buffering.max.kbytes': settings.maxQueuedKbytes ?? 256 * 1024,
       'linger.ms': 2,
       'socket.keepalive.enable': true,
       'log_level': 3,
@@ -43,7 +47,12 @@ export class KafkaProducer implements BusProducer {
       const entry = this.pending.get(report.opaque as number);
       if (!entry) return;
       this.pending.delete(report.opaque as number);
-      if (err) entry.reject(new HubError('BUS_PUBLISH_FAILED', `Kafka did not confirm the write: ${err.message}`, { kafkaCode: err.code }));
+      if (err) {
+        const tooLarge = err.code === rdkafka.CODES.ERRORS.ERR_MSG_SIZE_TOO_LARGE;
+        entry.reject(new HubError(tooLarge ? 'BUS_RECORD_TOO_LARGE' : 'BUS_PUBLISH_FAILED',
+          tooLarge ? `the broker refused the record as too large (message.max.bytes): ${err.message}` : `Kafka did not confirm the write: ${err.message}`,
+          { kafkaCode: err.code }));
+      }
       else entry.resolve({ topic: report.topic, partition: report.partition, offset: report.offset });
     });
     this.producer.on('event.error', (err) => this.log.warn({ err: err.message }, 'kafka producer error'));
@@ -55,9 +64,13 @@ export class KafkaProducer implements BusProducer {
   }
 
   connect(): Promise<void> {
-    this.connected ??= new Promise((resolve, reject) => {
+    this.connected ??= new Promise<void>((resolve, reject) => {
       this.producer.connect({ timeout: 10_000 }, (err) =>
         err ? reject(new HubError('BUS_UNAVAILABLE', `cannot reach Kafka at ${this.settings.brokers}: ${err.message}`)) : resolve());
+    }).catch((err: unknown) => {
+      // Not cached: the next publish tries again, so a hub started before Kafka recovers by itself.
+      this.connected = undefined;
+      throw err;
     });
     return this.connected;
   }
@@ -72,10 +85,7 @@ export class KafkaProducer implements BusProducer {
         this.producer.produce(record.topic, null, record.value, record.key ?? null, Date.now(), opaque, headers);
       } catch (err) {
         this.pending.delete(opaque);
-        const e = err as LibrdKafkaError;
-        const full = e.code === rdkafka.CODES.ERRORS.ERR__QUEUE_FULL;
-        reject(new HubError(full ? 'BUS_BACKPRESSURE' : 'BUS_PUBLISH_FAILED',
-          full ? 'Kafka client queue is full; the broker is slow or down' : `Kafka produce failed: ${e.message}`));
+        reject(produceError(err as LibrdKafkaError, record.value.length));
       }
     });
   }
@@ -89,6 +99,17 @@ export class KafkaProducer implements BusProducer {
   }
 }
 
+/** Failures of produce() itself: a full client queue is transient, a record too large is not. */
+function produceError(e: LibrdKafkaError, bytes: number): HubError {
+  if (e.code === rdkafka.CODES.ERRORS.ERR__QUEUE_FULL) {
+    return new HubError('BUS_BACKPRESSURE', 'Kafka client queue is full; the broker is slow or down', { kafkaCode: e.code });
+  }
+  if (e.code === rdkafka.CODES.ERRORS.ERR_MSG_SIZE_TOO_LARGE) {
+    return new HubError('BUS_RECORD_TOO_LARGE', `a ${bytes}-byte record is larger than Kafka accepts (message.max.bytes)`, { kafkaCode: e.code });
+  }
+  return new HubError('BUS_PUBLISH_FAILED', `Kafka produce failed: ${e.message}`, { kafkaCode: e.code });
+}
+
 export interface KafkaConsumerSettings {
   brokers: string;
   groupId: string;
@@ -98,7 +119,7 @@ export interface KafkaConsumerSettings {
   batchSize: number;
 }
 
-function headersOf(message: Message): BusHeaders {
+export function headersOf(message: Message): BusHeaders {
   const out: BusHeaders = {};
   for (const h of message.headers ?? []) {
     for (const [k, v] of Object.entries(h)) out[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);

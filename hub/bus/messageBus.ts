@@ -42,6 +42,20 @@ export interface BusConsumer {
   stop(): Promise<void>;
 }
 
+export interface TopicReadOptions {
+  /** only records written at or after this time (epoch millis) */
+  since?: number;
+}
+
+/**
+ * Reads a topic from outside any consumer group (nothing is committed): every record present
+ * when the read starts, partition by partition. The dead-letter tools use it.
+ */
+export interface TopicReader {
+  read(topic: string, options?: TopicReadOptions): AsyncIterable<ConsumedRecord>;
+  close(): Promise<void>;
+}
+
 export interface TopicSpec {
   name: string;
   partitions: number;

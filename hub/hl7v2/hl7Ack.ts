@@ -45,6 +45,41 @@ export interface AckSubject {
   controlId?: string;
   processingId?: string;
   version?: string;
+  /** MSH-15: AL, NE, ER, SU; with MSH-16 it selects enhanced acknowledgement mode */
+  acceptAckType?: string;
+  /** MSH-16 */
+  applicationAckType?: string;
+}
+
+/** What became of a message at intake, independent of the acknowledgement mode. */
+export type AckOutcome = 'accepted' | 'error' | 'rejected';
+
+export type AckMode = 'original' | 'enhanced';
+
+/** HL7 2.9 (v2.5 ch. 2): enhanced mode when MSH-15 or MSH-16 is valued, else original mode. */
+export function ackModeOf(subject: AckSubject): AckMode {
+  return subject.acceptAckType || subject.applicationAckType ? 'enhanced' : 'original';
+}
+
+/**
+ * Original mode answers AA/AE/AR. Enhanced mode answers with a commit acknowledgement
+ * (CA/CE/CR): the hub commits the message to Kafka; application acknowledgements would come from
+ * whatever consumes it, and the intake does not send them.
+ */
+export function ackCodeFor(outcome: AckOutcome, mode: AckMode): AckCode {
+  const codes = mode === 'enhanced' ? { accepted: 'CA', error: 'CE', rejected: 'CR' } as const : { accepted: 'AA', error: 'AE', rejected: 'AR' } as const;
+  return codes[outcome];
+}
+
+/** MSH-15 in enhanced mode: AL always, NE never, ER only on error/reject, SU only on success. */
+export function acceptAckRequested(subject: AckSubject, code: AckCode): boolean {
+  if (ackModeOf(subject) === 'original') return true;
+  switch ((subject.acceptAckType ?? 'AL').toUpperCase()) {
+    case 'NE': return false;
+    case 'ER': return code !== 'CA' && code !== 'AA';
+    case 'SU': return code === 'CA' || code === 'AA';
+    default: return true;
+  }
 }
 
 export function ackSubjectOf(message: Hl7Message): AckSubject {
@@ -58,6 +93,8 @@ export function ackSubjectOf(message: Hl7Message): AckSubject {
     controlId: message.controlId,
     processingId: message.processingId,
     version: message.version,
+    acceptAckType: message.acceptAckType,
+    applicationAckType: message.applicationAckType,
   };
 }
 
@@ -71,9 +108,14 @@ export function ackSubjectOfRaw(text: string): AckSubject {
   const fs = msh[3]!;
   const fields = [ 'MSH', fs, ...msh.split(fs).slice(1)];
   const cs = fields[2]?.[0] ?? '^';
+  // Delimiters that would make our own ACK unreadable are replaced by the standard ones.
+  const usable = (c: string) => /^[^A-Za-z0-9\s]$/.test(c);
+  if (!usable(fs) || !usable(cs) || fs === cs) return { encoding: DEFAULT_ENCODING };
+  const encoding = { ...DEFAULT_ENCODING, field: fs, component: cs };
+  if (new Set(Object.values(encoding)).size !== Object.values(encoding).length) return { encoding: DEFAULT_ENCODING };
   const first = (n: number) => fields[n]?.split(cs)[0] || undefined;
   return {
-    encoding: { ...DEFAULT_ENCODING, field: fs, component: cs },
+    encoding,
     sendingApplication: first(3),
     sendingFacility: first(4),
     receivingApplication: first(5),
@@ -82,6 +124,8 @@ export function ackSubjectOfRaw(text: string): AckSubject {
     controlId: first(10),
     processingId: first(11),
     version: first(12),
+    acceptAckType: first(15),
+    applicationAckType: first(16),
   };
 }
 
@@ -115,7 +159,7 @@ export function buildAck(subject: AckSubject, options: AckOptions): string {
     e(subject.processingId ?? 'P'),
     e(version),
   ].join(f);
-  const msa = ['MSA', options.code, e(subject.controlId), e(options.text).slice(0, 80)].join(f);
+  const msa = ['MSA', options.code, e(subject.controlId), e(options.text?.slice(0, 80))].join(f);
   const segments = [msh, msa];
   for (const err of options.errors ?? []) segments.push(errSegment(err, enc));
   return segments.join('\r') + '\r';

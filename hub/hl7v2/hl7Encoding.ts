@@ -60,7 +60,13 @@ function decodeSequence(seq: string, enc: Hl7Encoding): string | undefined {
   }
   if (seq.startsWith('.')) return ''; // other formatting commands (.in, .ti, .ce, .fi, .nf, .sk)
   if (seq[0] === 'X' && /^X([0-9A-Fa-f]{2})+$/.test(seq)) {
-    return Buffer.from(seq.slice(1), 'hex').toString('utf8');
+    // \Xhh..\ carries raw bytes; UTF-8 when they form it, else single-byte (8859/1) text.
+    const bytes = Buffer.from(seq.slice(1), 'hex');
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      return bytes.toString('latin1');
+    }
   }
   if (seq[0] === 'C' || seq[0] === 'M' || seq[0] === 'Z') return ''; // charset switches / local escapes
   return undefined;
