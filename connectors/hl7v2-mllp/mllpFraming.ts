@@ -107,7 +107,7 @@ export class MllpDecoder {
     }
     if (this.size + part.length > this.maxMessageBytes) {
       this.discarding = true;
-      this.head = Buffer.concat([...this.chunks, part]).subarray(0, HEAD_BYTES);
+      this.head = Buffer.concat([...this.chunks, part]).subarray(0, Math.min(HEAD_BYTES, this.maxMessageBytes));
       this.size += part.length;
       this.chunks = [];
       return;
