@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import { connectorKinds, connectorOptions, validateConnectors } from '../../connectors/connectorRegistry.ts';
+import type { ConnectorConfig } from '../../hub/config/hubConfig.ts';
+import { HubError } from '../../hub/core/hubError.ts';
+import { loadConfig } from '../../hub/config/loadConfig.ts';
+
+function failure(fn: () => unknown): HubError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).to.be.instanceOf(HubError);
+    return err as HubError;
+  }
+  throw new Error('expected a configuration error');
+}
+
+const mllp = (id: string, options?: Record<string, unknown>, port = 0): ConnectorConfig => ({ id, kind: 'hl7v2-mllp', sourceSystem: 'LIS', port, ...(options ? { options } : {}) });
+
+describe('connector registry', () => {
+  it('knows the MLLP, file and HTTP kinds', () => {
+    expect(connectorKinds()).to.deep.equal(['hl7v2-mllp', 'hl7v2-file', 'hl7v2-http']);
+  });
+
+  it('fills in the documented defaults of a kind', () => {
+    expect(connectorOptions(mllp('his-adt'))).to.deep.include({ maxMessageBytes: 1_000_000, storeFailureAck: 'AE', alwaysAck: false });
+  });
+
+  it('names the connector id and every bad key of its options', () => {
+    const err = failure(() => connectorOptions(mllp('lis-results', { maxMessageBytes: 'big', colour: 'red' })));
+    expect(err.code).to.equal('CONFIG_CONNECTOR_OPTIONS_INVALID');
+    expect(err.message).to.equal('connector "lis-results" (hl7v2-mllp): options.colour is not a known key; options.maxMessageBytes must be integer');
+    expect(err.detail.path).to.equal('connectors.lis-results.options.colour');
+  });
+
+  it('names a missing required option of the file kind', () => {
+    const err = failure(() => connectorOptions({ id: 'drop', kind: 'hl7v2-file', sourceSystem: 'other', options: {} }));
+    expect(err.message).to.equal('connector "drop" (hl7v2-file): options.directory is required');
+  });
+
+  it('refuses an unknown kind, listing the known ones', () => {
+    const err = failure(() => connectorOptions({ id: 'x', kind: 'carrier-pigeon', sourceSystem: 'other' }));
+    expect(err.code).to.equal('CONFIG_CONNECTOR_KIND_UNKNOWN');
+    expect(err.message).to.contain('hl7v2-mllp, hl7v2-file, hl7v2-http');
+  });
+
+  it('refuses two connectors on one port but ignores disabled entries', () => {
+    expect(failure(() => validateConnectors([mllp('a', undefined, 2600), mllp('b', undefined, 2600)])).code).to.equal('CONFIG_CONNECTOR_PORT_TAKEN');
+    expect(() => validateConnectors([mllp('a', undefined, 2600), { ...mllp('b', { bogus: 1 }, 2600), enabled: false }])).to.not.throw();
+  });
+
+  it('accepts the shipped default feeds for HIS, LIS, PACS, a drop folder and HTTP', () => {
+    const { connectors } = loadConfig({ env: {} });
+    expect(() => validateConnectors(connectors)).to.not.throw();
+    expect(connectors.map((c) => `${c.id}:${c.kind}:${c.sourceSystem}:${c.port ?? '-'}`)).to.include.members([
+      'his-adt:hl7v2-mllp:HIS:2575', 'lis-results:hl7v2-mllp:LIS:2576', 'pacs-orders:hl7v2-mllp:PACS:2577',
+      'file-drop:hl7v2-file:other:-', 'http-hl7:hl7v2-http:other:2580',
+    ]);
+  });
+});
