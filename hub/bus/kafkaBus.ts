@@ -92,6 +92,7 @@ export class KafkaProducer implements BusProducer {
 
   async close(): Promise<void> {
     if (!this.connected) return;
+    this.connected = undefined;
     await new Promise<void>((resolve) => this.producer.flush(5000, () => resolve()));
     await new Promise<void>((resolve) => this.producer.disconnect(() => resolve()));
     for (const entry of this.pending.values()) entry.reject(new HubError('BUS_CLOSED', 'producer closed before Kafka confirmed'));

@@ -32,6 +32,8 @@ export class KafkaTopicReader implements TopicReader {
       'log_level': 0,
     }, { 'auto.offset.reset': 'earliest' });
     await call<undefined>(`cannot reach Kafka at ${this.brokers}`, (cb) => consumer.connect({ timeout: TIMEOUT_MS }, (err) => cb(err, undefined)));
+    // Short polls: a read ends as soon as the last record arrives rather than a second later.
+    consumer.setDefaultConsumeTimeout(100);
     this.consumer = consumer;
     return consumer;
   }
@@ -65,7 +67,7 @@ export class KafkaTopicReader implements TopicReader {
         if (batch.length === 0) {
           // Compacted or aborted offsets can leave the end unreachable; give up after a quiet spell.
           idle += 1;
-          if (idle > 20) return;
+          if (idle > 100) return;
           continue;
         }
         idle = 0;
