@@ -56,7 +56,25 @@ export class KafkaProducer implements BusProducer {
       else entry.resolve({ topic: report.topic, partition: report.partition, offset: report.offset });
     });
     this.producer.on('event.error', (err) => this.log.warn({ err: err.message }, 'kafka producer error'));
-    this.producer.setPollInterval(10);
+    // Delivery reports arrive only when polled. A slow idle poll keeps error events flowing; while
+    // records wait for confirmation a 1 ms poll keeps the ACK latency of a one-at-a-time HL7
+    // sender near the broker's own (10 ms polling capped such a sender at ~100 msg/s).
+    this.producer.setPollInterval(100);
+  }
+
+  private fastPoll: NodeJS.Timeout | undefined;
+
+  private pollWhilePending(): void {
+    if (this.fastPoll || this.pending.size === 0) return;
+    this.fastPoll = setInterval(() => {
+      if (this.pending.size === 0) {
+        clearInterval(this.fastPoll);
+        this.fastPoll = undefined;
+        return;
+      }
+      try { this.producer.poll(); } catch { /* disconnected: close() rejects what is pending */ }
+    }, 1);
+    this.fastPoll.unref();
   }
 
   get inFlight(): number {
@@ -83,6 +101,7 @@ export class KafkaProducer implements BusProducer {
       this.pending.set(opaque, { resolve, reject });
       try {
         this.producer.produce(record.topic, null, record.value, record.key ?? null, Date.now(), opaque, headers);
+        this.pollWhilePending();
       } catch (err) {
         this.pending.delete(opaque);
         reject(produceError(err as LibrdKafkaError, record.value.length));
