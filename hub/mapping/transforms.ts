@@ -1,4 +1,5 @@
 import { HubError } from '../core/hubError.ts';
+import { valueTransforms } from './valueTransforms.ts';
 
 /**
  * Named transforms a mapping may call with `fn:`. Anything a mapping needs beyond paths,
@@ -84,6 +85,7 @@ const transforms: Record<string, Transform> = {
     if (equipment === 'URL') return 'url';
     return 'phone';
   },
+  ...valueTransforms,
 };
 
 export function getTransform(name: string): Transform {
