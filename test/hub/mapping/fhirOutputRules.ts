@@ -39,8 +39,9 @@ function schemaFor(type: string): ValidateFunction {
 
 export function schemaProblems(resource: Resource): string[] {
   const validate = schemaFor(resource.resourceType);
+  const label = `${resource.resourceType}/${resource.id}`;
   if (validate(resource)) return [];
-  return describeErrors(validate.errors).map((p) => `${resource.resourceType}/${resource.id}: ${p.path}: ${p.message}`);
+  return describeErrors(validate.errors).map((p) => `${label}: ${p.path}: ${p.message}`);
 }
 
 function emptyPaths(value: unknown, at: string, out: string[]): void {
