@@ -7,6 +7,7 @@ import { parseHl7 } from '../hl7v2/hl7Parser.ts';
 import { mapHl7Message, type MappedResource, type MappingSettings } from '../mapping/mappingEngine.ts';
 import type { MappingRegistry } from '../mapping/mappingRegistry.ts';
 import type { ResourceStore, WriteResult } from '../store/resourceStore.ts';
+import { storeMapped, validateMapped } from './mappedResourceSteps.ts';
 import type { PipelineStage } from './deadLetter.ts';
 import type { ResourceValidator } from './resourceValidator.ts';
 
@@ -57,13 +58,7 @@ export class Hl7v2Normalizer {
     const out = stage('map', () => mapHl7Message(message, {
       sourceSystem: envelope.sourceSystem, connectorId: envelope.connectorId, receivedAt: envelope.receivedAt,
     }, this.deps.registry(), this.deps.settings));
-    stage('validate', () => {
-      const problems = out.resources.flatMap((r) => this.deps.validators.flatMap((v) => v(r.resource, out.mappingFile)));
-      if (problems.length) {
-        const first = problems[0]!;
-        throw new HubError(first.code, problems.map((p) => p.message).join('; '), { ...first.detail, problems: problems.map((p) => p.toJSON()) });
-      }
-    });
+    stage('validate', () => validateMapped(out.resources, this.deps.validators, out.mappingFile));
     return {
       resources: out.resources, mappingId: out.mappingId, mappingVersion: out.mappingVersion, charset,
       messageType: message.typeLabel, ...(message.controlId ? { controlId: message.controlId } : {}),
@@ -74,20 +69,9 @@ export class Hl7v2Normalizer {
 
   async process(envelope: InboundEnvelope): Promise<NormalizedMessage> {
     const mapped = this.map(envelope);
-    const written: NormalizedMessage['written'] = [];
-    // Patient first: clinical resources reference it, and the patient index reacts to it.
-    const ordered = [...mapped.resources].sort((a, b) => rank(a) - rank(b));
-    for (const r of ordered) {
-      let result: WriteResult;
-      try {
-        result = await this.deps.store.write({ resource: r.resource, ...(mapped.eventTime ? { sourceTime: mapped.eventTime } : {}) });
-      } catch (err) {
-        const e = toHubError(err, 'STORE_WRITE_FAILED');
-        if (e.code === 'STORE_TYPE_INVALID') throw new MessageRejected(e, 'store');
-        throw e; // infrastructure: the consumer retries the record
-      }
-      written.push({ key: r.key, reference: `${r.resource.resourceType}/${r.resource.id}`, result });
-    }
+    const written = await storeMapped(this.deps.store, mapped.resources.map((r) => ({
+      key: r.key, resource: r.resource, ...(mapped.eventTime ? { sourceTime: mapped.eventTime } : {}),
+    })));
     if (mapped.warnings.length) this.deps.log.debug({ controlId: mapped.controlId, warnings: mapped.warnings }, 'mapping warnings');
     return {
       mappingId: mapped.mappingId, mappingVersion: mapped.mappingVersion, messageType: mapped.messageType,
@@ -95,8 +79,4 @@ export class Hl7v2Normalizer {
       ...(mapped.controlId ? { controlId: mapped.controlId } : {}), ...(mapped.patient ? { patient: mapped.patient } : {}),
     };
   }
-}
-
-function rank(r: MappedResource): number {
-  return r.resource.resourceType === 'Patient' ? 0 : 1;
 }

@@ -1,0 +1,54 @@
+import type { Resource } from 'fhir/r4.js';
+import { HubError, toHubError } from '../core/hubError.ts';
+import type { ResourceStore, StoredResource, WriteResult } from '../store/resourceStore.ts';
+import { MessageRejected } from './hl7v2Normalizer.ts';
+import type { ResourceValidator } from './resourceValidator.ts';
+
+/**
+ * The validate and store steps every normalizer shares (HL7v2, FHIR input): whatever the input
+ * format, mapped resources pass the same validators and reach the store the same way.
+ */
+
+export interface ResourceToStore {
+  key: string;
+  resource: StoredResource;
+  /** when the source says this happened; an older time never overwrites newer stored data */
+  sourceTime?: string;
+}
+
+export type WrittenResource = { key: string; reference: string; result: WriteResult };
+
+/** Throws a HubError naming every problem (path and mapping file) when any validator objects. */
+export function validateMapped(resources: ReadonlyArray<{ resource: Resource }>, validators: ResourceValidator[], mappingFile: string): void {
+  const problems = resources.flatMap((r) => validators.flatMap((v) => v(r.resource, mappingFile)));
+  if (problems.length) {
+    const first = problems[0]!;
+    throw new HubError(first.code, problems.map((p) => p.message).join('; '), { ...first.detail, problems: problems.map((p) => p.toJSON()) });
+  }
+}
+
+/**
+ * Writes Patients first (clinical resources reference them, and the patient index reacts to
+ * them). A store refusal of the data is the message's fault (dead-letter); anything else is
+ * infrastructure and is thrown so the consumer retries the record.
+ */
+export async function storeMapped(store: ResourceStore, resources: ResourceToStore[]): Promise<WrittenResource[]> {
+  const written: WrittenResource[] = [];
+  const ordered = [...resources].sort((a, b) => rank(a.resource) - rank(b.resource));
+  for (const r of ordered) {
+    let result: WriteResult;
+    try {
+      result = await store.write({ resource: r.resource, ...(r.sourceTime ? { sourceTime: r.sourceTime } : {}) });
+    } catch (err) {
+      const e = toHubError(err, 'STORE_WRITE_FAILED');
+      if (e.code === 'STORE_TYPE_INVALID') throw new MessageRejected(e, 'store');
+      throw e;
+    }
+    written.push({ key: r.key, reference: `${r.resource.resourceType}/${r.resource.id}`, result });
+  }
+  return written;
+}
+
+function rank(r: Resource): number {
+  return r.resourceType === 'Patient' ? 0 : 1;
+}
