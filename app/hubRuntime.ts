@@ -14,6 +14,7 @@ import { selectMapping } from '../hub/mapping/mappingEngine.ts';
 import { loadMappings } from '../hub/mapping/mappingLoader.ts';
 import type { MappingRegistry } from '../hub/mapping/mappingRegistry.ts';
 import { DeadLetterPublisher } from '../hub/pipeline/deadLetter.ts';
+import { FhirNormalizer } from '../hub/pipeline/fhirNormalizer.ts';
 import { Hl7v2Normalizer } from '../hub/pipeline/hl7v2Normalizer.ts';
 import { createRecordProcessor } from '../hub/pipeline/recordProcessor.ts';
 import { basicResourceValidator } from '../hub/pipeline/resourceValidator.ts';
@@ -64,15 +65,20 @@ export class HubRuntime {
     this.store = new MongoResourceStore(this.mongo.db);
 
     if (this.options.pipeline !== false) {
-      const normalizer = new Hl7v2Normalizer({
+      const normalizerDeps = {
         store: this.store,
         registry: () => registry,
         settings: { timeZone: config.site.timeZone, identifierSystemBase: config.site.identifierSystemBase, siteName: config.site.name },
         validators: [basicResourceValidator],
         log,
-      });
+      };
+      const normalizer = new Hl7v2Normalizer(normalizerDeps);
       const processor = createRecordProcessor({
-        normalizers: { [CONTENT_TYPES.hl7v2]: normalizer },
+        normalizers: {
+          [CONTENT_TYPES.hl7v2]: normalizer,
+          // FHIR input goes through the same validators and store as HL7v2
+          [CONTENT_TYPES.fhirJson]: new FhirNormalizer(normalizerDeps),
+        },
         messageLog: new MongoSourceMessageLog(this.mongo.db),
         deadLetter: new DeadLetterPublisher(this.producer, config.kafka.topics.deadLetter),
         log,
