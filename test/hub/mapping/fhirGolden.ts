@@ -40,10 +40,10 @@ export function resourcesOf<T extends Resource>(out: MappingOutput, type: T['res
  * The output must pass the rule checks and equal the reviewed golden file next to the message
  * (`<name>.expected.json`). UPDATE_GOLDEN=1 rewrites the file instead, for intended changes.
  */
-export function expectGolden(area: string, name: string, out: MappingOutput): void {
+export function expectGolden(area: string, name: string, out: { resources: ReadonlyArray<{ resource: Resource }> }): void {
   const resources = out.resources.map((r) => r.resource);
   expect(outputRuleViolations(resources), 'golden rule violations').to.deep.equal([]);
-  const file = path.join(FIXTURES, area, name.replace(/\.hl7$/, '.expected.json'));
+  const file = path.join(FIXTURES, area, name.replace(/\.(hl7|json)$/, '.expected.json'));
   if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
     if (process.env.UPDATE_GOLDEN !== '1') throw new Error(`no golden file ${path.relative(PROJECT_ROOT, file)}; run with UPDATE_GOLDEN=1 and review it`);
     writeFileSync(file, `${JSON.stringify(resources, null, 2)}\n`);
