@@ -10,6 +10,7 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' && v !==
 const NUMBER = String.raw`[+-]?(?:\d+\.?\d*|\.\d+)`;
 const BETWEEN = new RegExp(String.raw`^(${NUMBER})\s*(?:-|–|_|~|to|\.\.)\s*(${NUMBER})$`, 'i');
 const BOUND = new RegExp(String.raw`^(<=|>=|<|>|≤|≥)\s*(${NUMBER})$`);
+const WHOLE_NUMBER = new RegExp(`^${NUMBER}$`);
 
 export interface RangeQuantity {
   value: number;
@@ -67,6 +68,6 @@ export const valueTransforms: Record<string, Transform> = {
   /** a number when the text is one, else nothing (NM fields that carry "<0.5" or "see note") */
   numberOrNothing: (v) => {
     const s = text(v)?.trim();
-    return s !== undefined && new RegExp(`^${NUMBER}$`).test(s) ? Number(s) : undefined;
+    return s !== undefined && WHOLE_NUMBER.test(s) ? Number(s) : undefined;
   },
 };
