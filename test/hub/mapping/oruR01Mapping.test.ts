@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { DiagnosticReport, ImagingStudy, Observation, Specimen } from 'fhir/r4.js';
+import { parseReferenceRange } from '../../../hub/mapping/valueTransforms.ts';
 import { outputRuleViolations } from './fhirOutputRules.ts';
 import { expectGolden, fixtureText, mapText, resourcesOf } from './fhirGolden.ts';
 
@@ -168,5 +169,59 @@ describe('ORU^R01 mapping (radiology)', () => {
     const out = mapText(fixtureText('lis', 'ORU-R01-RMGEAD.hl7'));
     expect(resourcesOf<ImagingStudy>(out, 'ImagingStudy')).to.deep.equal([]);
     expect(resourcesOf<DiagnosticReport>(out, 'DiagnosticReport')[0]!.conclusion).to.equal(undefined);
+  });
+});
+
+describe('OBX-7 reference ranges as labs write them', () => {
+  const cases: Array<[string, { low?: number; high?: number }]> = [
+    ['3.5-5.1', { low: 3.5, high: 5.1 }],
+    ['70_105', { low: 70, high: 105 }],
+    ['4.3 to 6.2', { low: 4.3, high: 6.2 }],
+    ['-2 - 2', { low: -2, high: 2 }],
+    ['<5', { high: 5 }],
+    ['<=0.04', { high: 0.04 }],
+    ['>=60', { low: 60 }],
+    ['negative', {}],
+  ];
+  for (const [text, bounds] of cases) {
+    it(`reads "${text}" as ${JSON.stringify(bounds)} and keeps the text`, () => {
+      const range = parseReferenceRange(text, 'mmol/L', 'mmol/L')!;
+      expect(range.text).to.equal(text);
+      expect(range.low?.value).to.equal(bounds.low);
+      expect(range.high?.value).to.equal(bounds.high);
+      if (range.low) expect(range.low).to.deep.include({ unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' });
+    });
+  }
+});
+
+describe('ORU^R01 mapping (older senders and documents)', () => {
+  it('builds the Specimen from OBR-15 when a v2.3 sender has no SPM', () => {
+    const text = [
+      'MSH|^~\\&|LIS|H|HUB|H|20261123090000+0800||ORU^R01|V23001|P|2.3',
+      'PID|1||MRN9^^^H^MR||DOE^JANE||19700101|F',
+      'OBR|1|PL-23^HIS|FL-23^LIS|GLU^Glucose^L|||20261123070000+0800||||||||BLD&Blood&HL70070^^^ARM&Arm|||||||20261123080000+0800||CH|F',
+      'OBX|1|NM|GLU^Glucose^L||5.4|mmol/L|3.9-6.1|N|||F',
+    ].join('\r');
+    const out = mapText(text);
+    const [specimen] = resourcesOf<Specimen>(out, 'Specimen');
+    expect(specimen!.type!.coding![0]).to.deep.include({ code: 'BLD', display: 'Blood' });
+    expect(specimen!.collection!.bodySite!.coding![0]!.code).to.equal('ARM');
+    expect(resourcesOf<Observation>(out, 'Observation')[0]!.specimen).to.deep.equal({ reference: `Specimen/${specimen!.id}` });
+    expect(outputRuleViolations(out.resources.map((r) => r.resource))).to.deep.equal([]);
+  });
+
+  it('puts an encapsulated PDF report (OBX ED) into presentedForm instead of an Observation', () => {
+    const pdf = Buffer.from('%PDF-1.4 lab report').toString('base64');
+    const text = [
+      'MSH|^~\\&|LIS|H|HUB|H|20261123090000+0800||ORU^R01|ED0001|P|2.5.1',
+      'PID|1||MRN9^^^H^MR||DOE^JANE||19700101|F',
+      'OBR|1|PL-24^HIS|FL-24^LIS|PATH^Pathology report^L|||20261123070000+0800||||||||||||||||||F',
+      `OBX|1|ED|PDF^Report^L||LIS^AP^PDF^Base64^${pdf}||||||F`,
+    ].join('\r');
+    const out = mapText(text);
+    const [report] = resourcesOf<DiagnosticReport>(out, 'DiagnosticReport');
+    expect(resourcesOf<Observation>(out, 'Observation')).to.deep.equal([]);
+    expect(report!.presentedForm).to.deep.equal([{ contentType: 'application/pdf', data: pdf, title: 'Report' }]);
+    expect(report!.result).to.equal(undefined);
   });
 });
