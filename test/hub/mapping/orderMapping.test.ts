@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ServiceRequest, Specimen } from 'fhir/r4.js';
+import type { ImagingStudy, ServiceRequest, Specimen } from 'fhir/r4.js';
 import { expectGolden, fixtureText, mapText, resourcesOf } from './fhirGolden.ts';
 
 const requestsOf = (text: string, sourceSystem = 'HIS') => resourcesOf<ServiceRequest>(mapText(text, sourceSystem), 'ServiceRequest');
@@ -60,6 +60,16 @@ describe('order mappings (OML^O21, ORM^O01, OMI^O23 to ServiceRequest)', () => {
     expect(request!.orderDetail![0]!.coding![0]!.code).to.equal('MR');
     expect(request!.priority).to.equal('stat');
     expect(request!.category!.some((c) => c.coding![0]!.code === '363679005')).to.equal(true);
+  });
+
+  it('registers the ImagingStudy of an OMI^O23 under the id its later ORU^R01 report will use', () => {
+    const [study] = resourcesOf<ImagingStudy>(mapText(fixtureText('pacs', 'omi-o23-mr-brain.hl7'), 'HIS'), 'ImagingStudy');
+    expect(study!.status).to.equal('registered');
+    expect(study!.modality).to.deep.equal([{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: 'MR', display: 'Magnetic Resonance' }]);
+    const report = fixtureText('pacs', 'oru-r01-chest-xray-zds.hl7').replace('1.2.840.113619.2.55.3.604688119.969.1268071029.320', '1.2.840.113619.2.55.3.11.22');
+    const [reported] = resourcesOf<ImagingStudy>(mapText(report, 'PACS'), 'ImagingStudy');
+    expect(reported!.id).to.equal(study!.id);
+    expect(reported!.status).to.equal('available');
   });
 
   describe('collision-safe ids', () => {
