@@ -62,6 +62,7 @@ function entriesOf(input: unknown, warnings: string[]): { entries: Entry[]; mess
   const bundleTime = instantOf(input.timestamp) ?? instantOf(isObject(input.meta) ? input.meta.lastUpdated : undefined);
   const list = Array.isArray(input.entry) ? input.entry : [];
   const entries: Entry[] = [];
+  let messageId: string | undefined;
   list.forEach((e, i) => {
     if (!isObject(e)) fail(`Bundle.entry[${i}] is not an object`, `Bundle.entry[${i}]`);
     const request = isObject(e.request) ? e.request : undefined;
@@ -71,6 +72,11 @@ function entriesOf(input: unknown, warnings: string[]): { entries: Entry[]; mess
     }
     const r = e.resource;
     if (!isObject(r) || typeof r.resourceType !== 'string') fail(`Bundle.entry[${i}].resource is missing or has no resourceType`, `Bundle.entry[${i}].resource`);
+    if (r.resourceType === 'MessageHeader' && i === 0 && input.type === 'message') {
+      // the envelope of a FHIR message, not data: it only names the message
+      if (typeof r.id === 'string') messageId = r.id;
+      return;
+    }
     if (r.resourceType === 'OperationOutcome' || r.resourceType === 'Bundle') {
       warnings.push(`Bundle.entry[${i}]: ${r.resourceType} skipped`);
       return;
@@ -79,7 +85,8 @@ function entriesOf(input: unknown, warnings: string[]): { entries: Entry[]; mess
     entries.push({ resource: r as Entry['resource'], ...(typeof e.fullUrl === 'string' ? { fullUrl: e.fullUrl } : {}), ...(time ? { time } : {}) });
   });
   if (entries.length === 0) fail('Bundle carries no resource to store', 'Bundle.entry');
-  return { entries, messageType: `Bundle/${String(input.type ?? '')}`, ...(typeof input.id === 'string' ? { bundleId: input.id } : {}) };
+  const bundleId = messageId ?? (typeof input.id === 'string' ? input.id : undefined);
+  return { entries, messageType: `Bundle/${String(input.type ?? '')}`, ...(bundleId ? { bundleId } : {}) };
 }
 
 function normalisedSystem(system: unknown, table: Record<string, string>): string | undefined {

@@ -94,6 +94,18 @@ describe('FHIR input normalisation (mappings/fhir)', () => {
     expect((out.resources[0]!.resource as Patient).gender).to.equal('female');
   });
 
+  it('reads a FHIR message Bundle: the MessageHeader names the message and is not stored', () => {
+    const tx = input(TX) as { entry: unknown[] };
+    const message = {
+      resourceType: 'Bundle', type: 'message', id: 'b-1',
+      entry: [{ fullUrl: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000001', resource: { resourceType: 'MessageHeader', id: 'msg-42', eventCoding: { system: 'http://example.org/events', code: 'admit' }, source: { endpoint: 'http://emr.example.org' } } }, ...tx.entry.slice(0, 2)],
+    };
+    const out = map(message);
+    expect(out.resources.map((r) => r.resource.resourceType)).to.deep.equal(['Patient', 'Encounter']);
+    expect(out.controlId).to.equal('msg-42');
+    expect(out.resources[0]!.resource.meta!.source).to.equal('urn:hub:identifier/source/EMR#msg-42');
+  });
+
   it('refuses input that is not a FHIR resource, naming the problem', () => {
     for (const bad of [{ hello: 'world' }, { resourceType: 'Bundle', type: 'batch', entry: [{ fullUrl: 'x' }] }, { resourceType: 'Bundle', type: 'batch' }]) {
       let error: unknown;
