@@ -1,8 +1,15 @@
 import { expect } from 'chai';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../../hub/core/schemaValidator.ts';
+import { parseHl7 } from '../../../hub/hl7v2/hl7Parser.ts';
+import { mapHl7Message } from '../../../hub/mapping/mappingEngine.ts';
+import { readMappings } from '../../../hub/mapping/mappingLoader.ts';
 import type { DiagnosticReport, ImagingStudy, Observation, Specimen } from 'fhir/r4.js';
 import { parseReferenceRange } from '../../../hub/mapping/valueTransforms.ts';
 import { outputRuleViolations } from './fhirOutputRules.ts';
-import { expectGolden, fixtureText, mapText, resourcesOf } from './fhirGolden.ts';
+import { expectGolden, fixtureText, mapText, resourcesOf, SETTINGS } from './fhirGolden.ts';
 
 const LRI = 'LRI_2.0-NG_CBC_Typ_Message.hl7';
 
@@ -129,6 +136,34 @@ describe('ORU^R01 mapping (laboratory)', () => {
     const b = mapText(other);
     expect(resourcesOf<DiagnosticReport>(a, 'DiagnosticReport')[0]!.id).to.not.equal(resourcesOf<DiagnosticReport>(b, 'DiagnosticReport')[0]!.id);
     expect(resourcesOf<Observation>(a, 'Observation')[0]!.id).to.not.equal(resourcesOf<Observation>(b, 'Observation')[0]!.id);
+  });
+});
+
+describe('ORU^R01 mapping with a site table of local lab codes', () => {
+  it('adds the LOINC coding from the site lab-codes-loinc table and keeps the local one', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hub-mappings-'));
+    try {
+      cpSync(path.join(PROJECT_ROOT, 'mappings'), dir, { recursive: true });
+      const siteCodemaps = path.join(dir, 'sites', 'labsite', 'hl7v2', 'codemaps');
+      mkdirSync(siteCodemaps, { recursive: true });
+      writeFileSync(path.join(siteCodemaps, 'lab-codes-loinc.yaml'), [
+        'kind: codemap', 'caseSensitive: true', 'map:',
+        '  "L|T0001": {system: http://loinc.org, code: 2345-7, display: Glucose}',
+        'default: null', '',
+      ].join('\n'));
+      const { registry, problems } = readMappings(dir, 'labsite');
+      expect(problems).to.deep.equal([]);
+      const out = mapHl7Message(parseHl7(bigOru(2)), { sourceSystem: 'LIS', connectorId: 'lis', receivedAt: '2026-11-23T00:00:00Z' }, registry, SETTINGS);
+      const [mapped, unmapped] = resourcesOf<Observation>(out, 'Observation');
+      expect(mapped!.code.coding).to.deep.equal([
+        { system: 'urn:hub:identifier/codesystem/L', code: 'T0001', display: 'Test 1' },
+        { system: 'http://loinc.org', code: '2345-7', display: 'Glucose' },
+      ]);
+      expect(unmapped!.code.coding).to.have.length(1);
+      expect(out.warnings.filter((w) => w.includes('lab-codes-loinc'))).to.deep.equal([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
