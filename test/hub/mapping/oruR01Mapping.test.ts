@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../../../hub/core/schemaValidator.ts';
 import { parseHl7 } from '../../../hub/hl7v2/hl7Parser.ts';
 import { mapHl7Message } from '../../../hub/mapping/mappingEngine.ts';
 import { readMappings } from '../../../hub/mapping/mappingLoader.ts';
-import type { DiagnosticReport, ImagingStudy, Observation, Specimen } from 'fhir/r4.js';
+import type { DiagnosticReport, ImagingStudy, Observation, Patient, Specimen } from 'fhir/r4.js';
 import { parseReferenceRange } from '../../../hub/mapping/valueTransforms.ts';
 import { outputRuleViolations } from './fhirOutputRules.ts';
 import { expectGolden, fixtureText, mapText, resourcesOf, SETTINGS } from './fhirGolden.ts';
@@ -204,6 +204,26 @@ describe('ORU^R01 mapping (radiology)', () => {
     const out = mapText(fixtureText('lis', 'ORU-R01-RMGEAD.hl7'));
     expect(resourcesOf<ImagingStudy>(out, 'ImagingStudy')).to.deep.equal([]);
     expect(resourcesOf<DiagnosticReport>(out, 'DiagnosticReport')[0]!.conclusion).to.equal(undefined);
+  });
+});
+
+describe('ORU^R01 mapping (several patients in one message)', () => {
+  it('gives each PATIENT_RESULT group its own Patient, and each report and result the right subject', () => {
+    const first = bigOru(2).split('\r').filter((l) => !l.startsWith('SPM'));
+    const second = first.slice(1).map((l) => l
+      .replace('MRN100001^^^DEMO_HOSP&2.16.840.1.113883.19.5&ISO^MR||张^三', 'MRN100002^^^DEMO_HOSP&2.16.840.1.113883.19.5&ISO^MR||李^四')
+      .replaceAll('PL-1^HIS', 'PL-2^HIS').replaceAll('FL-1^LIS', 'FL-2^LIS'));
+    const out = mapText([...first, ...second].join('\r'));
+    const patients = resourcesOf<Patient>(out, 'Patient');
+    expect(patients.map((p) => p.identifier![0]!.value)).to.deep.equal(['MRN100001', 'MRN100002']);
+    const reports = resourcesOf<DiagnosticReport>(out, 'DiagnosticReport');
+    expect(reports.map((r) => r.subject!.reference)).to.deep.equal(patients.map((p) => `Patient/${p.id}`));
+    const observations = resourcesOf<Observation>(out, 'Observation');
+    expect(observations.map((o) => o.subject!.reference)).to.deep.equal([
+      `Patient/${patients[0]!.id}`, `Patient/${patients[0]!.id}`, `Patient/${patients[1]!.id}`, `Patient/${patients[1]!.id}`,
+    ]);
+    expect(out.patient).to.equal(undefined);
+    expect(outputRuleViolations(out.resources.map((r) => r.resource))).to.deep.equal([]);
   });
 });
 
