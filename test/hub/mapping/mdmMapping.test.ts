@@ -38,6 +38,13 @@ describe('MDM^T02 mapping to DocumentReference', () => {
     expect(cancelled.status).to.equal('entered-in-error');
   });
 
+  it('maps an addendum (T06) to its own DocumentReference that appends the parent document (golden)', () => {
+    const out = mapText(fixtureText('mdm', 'MDM-T06-01.hl7'), 'HIS');
+    expectGolden('mdm', 'MDM-T06-01.hl7', out);
+    const [addendum] = resourcesOf<DocumentReference>(out, 'DocumentReference');
+    expect(addendum!.relatesTo).to.deep.equal([{ code: 'appends', target: { identifier: { value: '1.2.840.317.5947431.51.20080131155715' } } }]);
+  });
+
   it('carries an encapsulated PDF (OBX type ED) as its own attachment', () => {
     const pdf = Buffer.from('%PDF-1.4 minimal').toString('base64');
     const text = fixtureText('mdm', 'MDM-T02-02.hl7').replace(/OBX\|2\|TX\|[^\r\n]*/, `OBX|2|ED|PDF^Report^L|1|^AP^PDF^Base64^${pdf}||||||F`);
