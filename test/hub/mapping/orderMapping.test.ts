@@ -72,6 +72,16 @@ describe('order mappings (OML^O21, ORM^O01, OMI^O23 to ServiceRequest)', () => {
     expect(reported!.status).to.equal('available');
   });
 
+  it('registers the ImagingStudy when a RIS order carries the study UID in ZDS', () => {
+    const withZds = `${fixtureText('pacs', 'orm-o01-ct-new.hl7').trimEnd()}\rZDS|1.2.840.113619.2.55.3.99.1^RIS^Application^DICOM\r`;
+    const out = mapText(withZds, 'RIS');
+    const [study] = resourcesOf<ImagingStudy>(out, 'ImagingStudy');
+    expect(study!.status).to.equal('registered');
+    expect(study!.identifier![0]!.value).to.equal('urn:oid:1.2.840.113619.2.55.3.99.1');
+    expect(study!.started).to.equal('2026-11-23T10:30:00+08:00');
+    expect(resourcesOf<ImagingStudy>(mapText(fixtureText('pacs', 'orm-o01-ct-new.hl7'), 'RIS'), 'ImagingStudy')).to.deep.equal([]);
+  });
+
   describe('collision-safe ids', () => {
     const base = fixtureText('pacs', 'orm-o01-ct-new.hl7');
     const idOf = (text: string, sourceSystem = 'HIS') => requestsOf(text, sourceSystem)[0]!.id;
