@@ -70,6 +70,8 @@ describe('ORU^R01 mapping (laboratory)', () => {
     const out = mapText(fixtureText('lis', 'ORU-R01-RMGEAD.hl7'));
     expectGolden('lis', 'ORU-R01-RMGEAD.hl7', out);
     const [glucose] = resourcesOf<Observation>(out, 'Observation');
+    // the patient index hears which source Patient the message was about
+    expect(out.patient).to.equal(`Patient/${resourcesOf<Patient>(out, 'Patient')[0]!.id}`);
     expect(glucose!.valueQuantity).to.deep.equal({ value: 182, unit: 'mg/dl', system: 'http://unitsofmeasure.org', code: 'mg/dL' });
     expect(glucose!.referenceRange![0]).to.deep.include({ text: '70_105' });
     expect(glucose!.referenceRange![0]!.low!.value).to.equal(70);
