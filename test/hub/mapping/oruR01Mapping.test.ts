@@ -209,6 +209,22 @@ describe('ORU^R01 mapping (radiology)', () => {
   });
 });
 
+describe('ORU^R01 mapping of bad data', () => {
+  it('refuses an impossible result time, naming the mapping file and the path (for the dead-letter outcome)', () => {
+    const text = bigOru(1).replace('||F|||20261123080000+0800', '||F|||20261399250000');
+    let error: unknown;
+    try {
+      mapText(text);
+    } catch (err) {
+      error = err;
+    }
+    const detail = (error as { detail?: { mappingFile?: string; path?: string } }).detail;
+    expect(detail?.mappingFile).to.equal('hl7v2/segments/OBX-Observation.yaml');
+    expect(detail?.path).to.match(/effectiveDateTime/);
+    expect((error as Error).message).to.include('invalid month (13)');
+  });
+});
+
 describe('ORU^R01 mapping (several patients in one message)', () => {
   it('gives each PATIENT_RESULT group its own Patient, and each report and result the right subject', () => {
     const first = bigOru(2).split('\r').filter((l) => !l.startsWith('SPM'));
