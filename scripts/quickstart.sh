@@ -27,14 +27,18 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-echo "feeding examples/ over MLLP to 127.0.0.1:$MLLP_PORT"
+# Each source system has its own MLLP listener (config/default.yaml), as in a hospital: the same
+# person arrives from HIS (admission), LIS (lab results) and PACS (radiology report).
+echo "feeding examples/ (HIS) to 127.0.0.1:$MLLP_PORT, examples/lis to :2576, examples/pacs to :2577"
 node bin/hub.mjs send examples --port "$MLLP_PORT"
+node bin/hub.mjs send examples/lis --port 2576
+node bin/hub.mjs send examples/pacs --port 2577
 
 cat <<MSG
 
 The hub is running.
   FHIR API:     http://127.0.0.1:$API_PORT/fhir   (try: curl 'http://127.0.0.1:$API_PORT/fhir/Patient?identifier=MRN100001')
-  MLLP (HIS):   127.0.0.1:$MLLP_PORT               (send more: node bin/hub.mjs send <file.hl7>)
+  MLLP:         HIS 127.0.0.1:$MLLP_PORT, LIS :2576, PACS :2577   (send more: node bin/hub.mjs send <file.hl7> --port P)
   Hub log:      .services/logs/hub.log
 Press Ctrl-C to stop.
 MSG
