@@ -3,12 +3,13 @@ import { HubError } from '../hub/core/hubError.ts';
 import { describeErrors, schemaValidator, sharedAjv } from '../hub/core/schemaValidator.ts';
 import type { Connector, ConnectorContext, ConnectorKind } from './connector.ts';
 import { fhirHttpKind } from './fhir-http/fhirHttpConnector.ts';
+import { fhirPollKind } from './fhir-poll/fhirPollConnector.ts';
 import { hl7v2FileKind } from './hl7v2-file/fileConnector.ts';
 import { hl7v2HttpKind } from './hl7v2-http/httpConnector.ts';
 import { hl7v2MllpKind } from './hl7v2-mllp/mllpConnector.ts';
 
 /** Connector kinds by the `kind` used in config. A new kind is one module and one line here. */
-const KINDS: Array<ConnectorKind<never>> = [hl7v2MllpKind, hl7v2FileKind, hl7v2HttpKind, fhirHttpKind] as Array<ConnectorKind<never>>;
+const KINDS: Array<ConnectorKind<never>> = [hl7v2MllpKind, hl7v2FileKind, hl7v2HttpKind, fhirHttpKind, fhirPollKind] as Array<ConnectorKind<never>>;
 
 export function connectorKinds(): string[] {
   return KINDS.map((k) => k.kind);

@@ -17,8 +17,8 @@ function failure(fn: () => unknown): HubError {
 const mllp = (id: string, options?: Record<string, unknown>, port = 0): ConnectorConfig => ({ id, kind: 'hl7v2-mllp', sourceSystem: 'LIS', port, ...(options ? { options } : {}) });
 
 describe('connector registry', () => {
-  it('knows the MLLP, file and HTTP kinds', () => {
-    expect(connectorKinds()).to.deep.equal(['hl7v2-mllp', 'hl7v2-file', 'hl7v2-http']);
+  it('knows the MLLP, file and HTTP kinds and the FHIR push and poll kinds', () => {
+    expect(connectorKinds()).to.deep.equal(['hl7v2-mllp', 'hl7v2-file', 'hl7v2-http', 'fhir-http', 'fhir-poll']);
   });
 
   it('fills in the documented defaults of a kind', () => {
