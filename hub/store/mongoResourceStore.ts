@@ -4,6 +4,9 @@ import { resourceContentHash } from './contentHash.ts';
 import type {
   Criterion, ResourceStore, SearchQuery, SearchResult, StoredResource, WriteRequest, WriteResult,
 } from './resourceStore.ts';
+import { searchIndexFor, type SearchIndex } from './searchIndex.ts';
+import { indexFilter, sortKeysFor, sortSpec } from './mongoSearchFilter.ts';
+import { searchParamsOf } from './searchParameterTable.ts';
 
 interface CurrentDoc {
   _id: string;
@@ -12,7 +15,15 @@ interface CurrentDoc {
   lastUpdated: Date;
   contentHash: string;
   sourceTime?: Date;
+  /** search parameter entries computed at write time (searchIndex.ts) */
+  search?: SearchIndex;
+  /** one scalar per parameter to sort by (the smallest entry) */
+  sortKey?: Record<string, string | number>;
+  searchVersion?: number;
 }
+
+/** Bumped when indexing changes, so `reindex` knows which documents to recompute. */
+export const SEARCH_INDEX_VERSION = 1;
 
 interface HistoryDoc {
   _id: string;
@@ -83,8 +94,10 @@ export class MongoResourceStore implements ResourceStore {
         ...resource,
         meta: { ...resource.meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() },
       };
+      const search = searchIndexFor(stored);
       const doc: CurrentDoc = {
         _id: resource.id, resource: stored, versionId, lastUpdated, contentHash: hash,
+        search, sortKey: sortKeysFor(search), searchVersion: SEARCH_INDEX_VERSION,
         ...(sourceTime ?? existing?.sourceTime ? { sourceTime: sourceTime ?? existing!.sourceTime! } : {}),
       };
       try {
@@ -126,15 +139,67 @@ export class MongoResourceStore implements ResourceStore {
   async search(type: string, query: SearchQuery): Promise<SearchResult> {
     const coll = this.current(type);
     const filter = toFilter(query) as Filter<CurrentDoc>;
-    const sort: Sort = {};
-    for (const s of query.sort ?? []) (sort as Record<string, 1 | -1>)[`resource.${s.path}`] = s.descending ? -1 : 1;
-    (sort as Record<string, 1 | -1>)._id = 1; // stable paging
-    const cursor = coll.find(filter).sort(sort).skip(query.offset ?? 0);
-    if (query.count !== undefined) cursor.limit(query.count);
-    const docs = await cursor.toArray();
+    const resources: StoredResource[] = [];
+    if (query.count !== 0) {
+      const cursor = coll.find(filter, { projection: { resource: 1 } }).sort(sortOf(query)).skip(query.offset ?? 0);
+      if (query.count !== undefined) cursor.limit(query.count);
+      for (const d of await cursor.toArray()) resources.push(d.resource);
+    }
     const total = query.total ? await coll.countDocuments(filter) : undefined;
-    return { resources: docs.map((d) => d.resource), ...(total !== undefined ? { total } : {}) };
+    return { resources, ...(total !== undefined ? { total } : {}) };
   }
+
+  async readMany(type: string, ids: string[]): Promise<StoredResource[]> {
+    if (ids.length === 0) return [];
+    const docs = await this.current(type).find({ _id: { $in: [...new Set(ids)] } }, { projection: { resource: 1 } }).toArray();
+    return docs.map((d) => d.resource);
+  }
+
+  async entriesOf(type: string, query: SearchQuery, param: string, limit: number): Promise<string[]> {
+    const filter = toFilter(query) as Filter<CurrentDoc>;
+    const out = new Set<string>();
+    const cursor = this.current(type).find(filter, { projection: param === '_id' ? { _id: 1 } : { [`search.${param}`]: 1 } }).batchSize(1000);
+    for await (const doc of cursor) {
+      const found = param === '_id' ? [doc._id] : doc.search?.[param];
+      for (const e of Array.isArray(found) ? found : []) {
+        if (typeof e === 'string') out.add(e);
+        if (out.size >= limit) { await cursor.close(); return [...out]; }
+      }
+    }
+    return [...out];
+  }
+
+  /** Indexes for the parameters clients search by most (MongoDB uses them; FerretDB may ignore them). */
+  async ensureSearchIndexes(types: string[]): Promise<void> {
+    for (const type of types) {
+      await this.ensureIndexes(type);
+      for (const def of searchParamsOf(type)) {
+        if (def.name === '_id') continue;
+        const field = def.type === 'date' ? `search.${def.name}.lo` : def.type === 'quantity' ? `search.${def.name}.value` : `search.${def.name}`;
+        await this.current(type).createIndex({ [field]: 1 });
+      }
+    }
+  }
+
+  /** Recomputes the search entries of documents written before the current indexing (or before it existed). */
+  async reindex(type: string): Promise<number> {
+    const coll = this.current(type);
+    let n = 0;
+    for await (const doc of coll.find({ $or: [{ searchVersion: { $exists: false } }, { searchVersion: { $ne: SEARCH_INDEX_VERSION } }] })) {
+      const search = searchIndexFor(doc.resource);
+      await coll.updateOne({ _id: doc._id, versionId: doc.versionId }, { $set: { search, sortKey: sortKeysFor(search), searchVersion: SEARCH_INDEX_VERSION } });
+      n += 1;
+    }
+    return n;
+  }
+}
+
+function sortOf(query: SearchQuery): Sort {
+  const sort: Record<string, 1 | -1> = {};
+  for (const s of query.sort ?? []) sort[`resource.${s.path}`] = s.descending ? -1 : 1;
+  Object.assign(sort, sortSpec(query.sortBy ?? []));
+  sort._id = 1; // stable paging
+  return sort;
 }
 
 function condition(c: Criterion): Filter<Document> {
@@ -157,6 +222,7 @@ function condition(c: Criterion): Filter<Document> {
 
 function toFilter(query: SearchQuery): Filter<Document> {
   const and: Filter<Document>[] = query.criteria.map(condition);
+  for (const c of query.where ?? []) and.push(indexFilter(c));
   if (query.anyOf?.length) and.push({ $or: query.anyOf.map((group) => ({ $and: group.map(condition) })) });
   return and.length === 0 ? {} : and.length === 1 ? and[0]! : { $and: and };
 }

@@ -1,4 +1,5 @@
 import type { Resource } from 'fhir/r4.js';
+import type { DateRange } from './fhirDateRange.ts';
 
 /** Narrow storage interface for FHIR resources; MongoDB implements it in mongoResourceStore.ts. */
 export type StoredResource = Resource & { id: string };
@@ -29,9 +30,36 @@ export interface Criterion {
   ignoreCase?: boolean;
 }
 
+/** FHIR comparison prefixes for ordered values (date, quantity). */
+export type ComparisonPrefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
+
+/** One value a search parameter is compared with, against the entries indexed at write time. */
+export type IndexMatch =
+  | { kind: 'string'; value: string; mode: 'prefix' | 'exact' | 'contains' }
+  /** token (`code`, `system|code`, `|code`, `system|`) or reference (`Type/id`) entry, exact */
+  | { kind: 'entry'; value: string }
+  | { kind: 'date'; prefix: ComparisonPrefix; range: DateRange }
+  /** `decimals` is the precision the client wrote, which makes `eq` a range (FHIR implicit precision) */
+  | { kind: 'quantity'; prefix: ComparisonPrefix; value: number; decimals: number; system?: string; code?: string };
+
+/** A condition on an indexed search parameter (see hub/store/searchParameterTable.ts). */
+export interface IndexCriterion {
+  param: string;
+  /** the resource matches when any alternative holds (comma-separated values) */
+  anyOf?: IndexMatch[];
+  /** `:not` - no entry equals any of the alternatives (entry matches only) */
+  negate?: boolean;
+  /** `:missing` - true: no entries at all; false: at least one */
+  missing?: boolean;
+}
+
 export interface SearchQuery {
   /** all must hold; each criterion's `anyOf` semantics come from `in` */
   criteria: Criterion[];
+  /** all must hold; conditions on indexed search parameters */
+  where?: IndexCriterion[];
+  /** by search parameter; ties are broken by id so pages stay stable */
+  sortBy?: Array<{ param: string; descending?: boolean }>;
   /** alternatives: the resource matches if any group matches (empty = no extra condition) */
   anyOf?: Criterion[][];
   sort?: Array<{ path: string; descending?: boolean }>;
@@ -53,4 +81,8 @@ export interface ResourceStore {
   /** newest first */
   history(type: string, id: string): Promise<StoredResource[]>;
   search(type: string, query: SearchQuery): Promise<SearchResult>;
+  /** current versions of the given ids that exist, in no particular order */
+  readMany(type: string, ids: string[]): Promise<StoredResource[]>;
+  /** distinct index entries of one parameter over the matches (e.g. the Patients a set of Encounters names); at most `limit` */
+  entriesOf(type: string, query: SearchQuery, param: string, limit: number): Promise<string[]>;
 }

@@ -1,0 +1,98 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { HubError } from '../hub/core/hubError.ts';
+import { fhirDateRange } from '../hub/store/fhirDateRange.ts';
+import type { IndexCriterion, StoredResource } from '../hub/store/resourceStore.ts';
+import { PATIENT_COMPARTMENT } from '../hub/store/searchParameterTable.ts';
+import type { ApiContext } from './apiContext.ts';
+import { sendResource } from './fhirResponse.ts';
+import { checkTypeAndId, refuseMergedPatient } from './readRoutes.ts';
+import { searchsetBundle } from './searchBundle.ts';
+import { queryPairs, type QueryPairs } from './searchRequest.ts';
+
+/**
+ * `Patient/{id}/$everything`, the patient 360: the golden Patient and its source Patients,
+ * then every compartment resource that refers to any of them, type by type, paged with
+ * `_count`/`_offset` across the whole sequence. `_type` and `_since` narrow it.
+ */
+interface EverythingParams {
+  count: number;
+  offset: number;
+  types: string[];
+  since?: string;
+}
+
+function paramsOf(ctx: ApiContext, pairs: QueryPairs): EverythingParams {
+  const p: EverythingParams = { count: ctx.limits.defaultCount, offset: 0, types: ['Patient', ...Object.keys(PATIENT_COMPARTMENT).sort()] };
+  for (const [name, value] of pairs) {
+    const bad = (msg: string): HubError => new HubError('API_PARAMETER_INVALID', msg, { path: name });
+    switch (name) {
+      case '_count':
+        if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > ctx.limits.maxCount) throw bad(`_count must be an integer from 1 to ${ctx.limits.maxCount}`);
+        p.count = Number(value); break;
+      case '_offset':
+        if (!/^\d+$/.test(value)) throw bad('_offset must be a non-negative integer');
+        p.offset = Number(value); break;
+      case '_type': {
+        const wanted = value.split(',');
+        const unknown = wanted.find((t) => t !== 'Patient' && !PATIENT_COMPARTMENT[t]);
+        if (unknown) throw bad(`_type: ${unknown} is not in the Patient compartment`);
+        p.types = p.types.filter((t) => wanted.includes(t)); break;
+      }
+      case '_since': {
+        const range = fhirDateRange(value);
+        if (!range) throw bad('_since must be a FHIR instant');
+        p.since = range.lo; break;
+      }
+      case '_format': case '_pretty': break;
+      default: throw new HubError('API_PARAMETER_UNKNOWN', `unknown parameter "${name}" for $everything`, { path: name });
+    }
+  }
+  return p;
+}
+
+export function everythingRoute(ctx: ApiContext): express.Router {
+  const router = express.Router();
+  router.get('/Patient/:id/\\$everything', (req: Request, res: Response, next: NextFunction) => {
+    everything(ctx, req, res).catch(next);
+  });
+  return router;
+}
+
+async function everything(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  const id = req.params.id as string;
+  checkTypeAndId('Patient', id);
+  const pairs = queryPairs(req.originalUrl);
+  const params = paramsOf(ctx, pairs);
+  await refuseMergedPatient(ctx, res, 'Patient', id);
+  const golden = await ctx.store.read('Patient', id);
+  if (!golden) throw new HubError('API_RESOURCE_NOT_FOUND', `Patient/${id} is not known`, { path: 'id' });
+  const sources = (await ctx.patients.sourcesOf(id)).filter((s) => s !== id);
+  const refs = [id, ...sources].map((p) => ({ kind: 'entry' as const, value: `Patient/${p}` }));
+  const since: IndexCriterion[] = params.since ? [{ param: '_lastUpdated', anyOf: [{ kind: 'date', prefix: 'ge', range: { lo: params.since, hi: params.since } }] }] : [];
+
+  // counts first, so a page can start anywhere in the sequence of types
+  const segments: Array<{ type: string; where: IndexCriterion[]; total: number }> = [];
+  for (const type of params.types) {
+    const where: IndexCriterion[] = type === 'Patient'
+      ? [{ param: '_id', anyOf: [id, ...sources].map((p) => ({ kind: 'entry', value: p })) }, ...since]
+      : [{ param: PATIENT_COMPARTMENT[type]![0]!, anyOf: refs }, ...since];
+    const { total = 0 } = await ctx.store.search(type, { criteria: [], where, count: 0, total: true });
+    if (total > 0) segments.push({ type, where, total });
+  }
+  const total = segments.reduce((n, s) => n + s.total, 0);
+  const page: StoredResource[] = [];
+  let skip = params.offset;
+  for (const seg of segments) {
+    if (page.length >= params.count) break;
+    if (skip >= seg.total) { skip -= seg.total; continue; }
+    const found = await ctx.store.search(seg.type, { criteria: [], where: seg.where, offset: skip, count: params.count - page.length });
+    page.push(...found.resources);
+    skip = 0;
+  }
+  res.locals.auditResources = [golden];
+  sendResource(req, res, searchsetBundle({
+    base: ctx.base,
+    page: { url: `${ctx.base}/Patient/${id}/$everything`, pairs, offset: params.offset, count: params.count },
+    matches: page, included: [], total,
+  }));
+}

@@ -1,0 +1,40 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MongoClient, type Db } from 'mongodb';
+import { createFhirApp, type FhirAppDeps } from '../../api/fhirApp.ts';
+import { silentLogger } from '../../hub/core/logger.ts';
+import { MongoResourceStore } from '../../hub/store/mongoResourceStore.ts';
+import type { StoredResource } from '../../hub/store/resourceStore.ts';
+import { MONGO_URL, uniqueName } from '../support/testServices.ts';
+
+/** The FHIR API on a free port over its own database on the real MongoDB-wire server. */
+export class ApiHarness {
+  readonly databaseName = uniqueName('api');
+  mongo!: MongoClient;
+  db!: Db;
+  store!: MongoResourceStore;
+  server!: Server;
+  base = '';
+
+  async start(options: Partial<Omit<FhirAppDeps, 'store' | 'log' | 'baseUrl'>> = {}): Promise<this> {
+    this.mongo = await new MongoClient(MONGO_URL).connect();
+    this.db = this.mongo.db(this.databaseName);
+    this.store = new MongoResourceStore(this.db);
+    // listen first: the base URL in Bundle links needs the port
+    this.server = createServer();
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
+    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/fhir`;
+    this.server.on('request', createFhirApp({ store: this.store, log: silentLogger(), baseUrl: this.base, ...options }));
+    return this;
+  }
+
+  async seed(resources: StoredResource[]): Promise<void> {
+    for (const r of resources) await this.store.write({ resource: r });
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => { this.server?.close(() => resolve()); this.server?.closeAllConnections(); });
+    await this.db?.dropDatabase().catch(() => undefined);
+    await this.mongo?.close();
+  }
+}
