@@ -35,7 +35,7 @@ function elementOf(p: Patient, element: SurvivingElement): Partial<Patient> | un
   return Object.keys(out).length ? out : undefined;
 }
 
-export function isGoldenPatient(p: Patient | undefined): boolean {
+export function isGoldenPatient(p: { meta?: Patient['meta'] } | undefined): boolean {
   return !!p?.meta?.tag?.some((t) => t.system === GOLDEN_TAG.system && t.code === GOLDEN_TAG.code);
 }
 
