@@ -121,7 +121,10 @@ export function readPath(text: string, scope: Scope): string | undefined {
 /** The scopes `each` iterates: segments, or the repetitions of a field. */
 export function iterationScopes(text: string, scope: Scope): Scope[] {
   const p = parseHl7Path(text);
-  if (p.kind === 'segment') return scopesPerSegment(scope, p.segment);
+  if (p.kind === 'segment') {
+    const all = scopesPerSegment(scope, p.segment);
+    return p.indexed ? all.slice(p.occurrence, p.occurrence + 1) : all;
+  }
   if (p.kind === 'datatype') {
     const rep = scope.repetition?.[p.component - 1];
     return rep ? [scope.withRepetition(rep.map((s) => [s]))] : [];

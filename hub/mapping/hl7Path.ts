@@ -10,7 +10,8 @@ import { HubError } from '../core/hubError.ts';
  *   NK1            a segment (for `each` and `exists`)
  */
 export type Hl7Path =
-  | { kind: 'segment'; segment: string; occurrence: number }
+  /** `indexed`: the path named an occurrence (`PID[1]`), so `each` visits that one only */
+  | { kind: 'segment'; segment: string; occurrence: number; indexed?: boolean }
   | {
       kind: 'field';
       segment: string;
@@ -47,7 +48,7 @@ export function parseHl7Path(text: string): Hl7Path {
       ...(sub ? { sub: Number(sub) } : {}),
     };
   } else if ((m = SEGMENT.exec(text))) {
-    path = { kind: 'segment', segment: m[1]!, occurrence: m[2] ? Number(m[2]) : 0 };
+    path = { kind: 'segment', segment: m[1]!, occurrence: m[2] ? Number(m[2]) : 0, ...(m[2] ? { indexed: true } : {}) };
   } else if ((m = DATATYPE.exec(text))) {
     path = { kind: 'datatype', datatype: m[1]!, component: Number(m[2]), ...(m[3] ? { sub: Number(m[3]) } : {}) };
   }

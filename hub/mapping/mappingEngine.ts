@@ -1,10 +1,13 @@
 import type { Resource } from 'fhir/r4.js';
 import { deterministicId } from '../core/deterministicId.ts';
 import { HubError } from '../core/hubError.ts';
+import type { PatientDirective } from '../core/patientDirective.ts';
 import type { Hl7Message } from '../hl7v2/hl7Message.ts';
 import { applyPart, buildFields, evaluate, isEmpty, iterationScopes, test, type EvalContext } from './expressionEvaluator.ts';
 import { familyOf, type Loaded, type MappingRegistry } from './mappingRegistry.ts';
-import { isBlock, type BlockSpec, type Expr, type GroupSpec, type MessageMappingSpec, type ResourceSpec } from './mappingTypes.ts';
+import {
+  isBlock, isInclude, type DirectiveSpec, type Expr, type GroupSpec, type IdRefSpec, type MessageMappingSpec, type ResourceItem, type ResourceSpec,
+} from './mappingTypes.ts';
 import { Scope, scopesPerGroup } from './segmentScope.ts';
 
 export const MAPPING_TAG_SYSTEM = 'urn:hub:mapping';
@@ -35,6 +38,8 @@ export interface MappingOutput {
   patient?: string;
   /** when the event happened at the source (EVN-2, else MSH-7), as a FHIR instant */
   eventTime?: string;
+  /** what the message says about patient identity (A40/A47 merge, A37 unlink), for the patient index */
+  directives?: PatientDirective[];
   warnings: string[];
 }
 
@@ -64,7 +69,12 @@ interface Planned {
   spec: ResourceSpec;
   scope: Scope;
   id: string;
+  /** the file that declared the resource (the message, or an included group) */
+  file: string;
 }
+
+/** Deep enough for any sensible nesting of groups; deeper means a group includes itself. */
+const MAX_INCLUDE_DEPTH = 8;
 
 function scopesFor(each: string | GroupSpec | undefined, scope: Scope): Scope[] {
   if (each === undefined) return [scope];
@@ -113,22 +123,34 @@ export function mapHl7Message(
   // Pass 1: ids first, so a resource can reference one declared after it.
   const planned: Planned[] = [];
   const seenIds = new Set<string>();
-  const plan = (list: Array<ResourceSpec | BlockSpec>, scope: Scope, where: string) => {
+  const plan = (list: ResourceItem[], scope: Scope, where: string, from: string, depth: number) => {
+    const fileCtx = from === file ? ctx : { ...ctx, file: from };
     list.forEach((item, i) => {
       const at = `${where}[${i}]`;
+      if (isInclude(item)) {
+        if (item.when && !test(item.when, scope, fileCtx, `${at}.when`)) return;
+        if (depth >= MAX_INCLUDE_DEPTH) throw new HubError('MAPPING_INCLUDE_CYCLE', `${from}: ${at}: groups nested deeper than ${MAX_INCLUDE_DEPTH} (does "${item.include}" include itself?)`, { path: at, mappingFile: from });
+        const group = registry.group(item.include, ctx.family);
+        plan(group.spec.resources, scope, `${group.spec.id}.resources`, group.file, depth + 1);
+        return;
+      }
       for (const s of scopesFor(item.each, scope)) {
-        if (item.when && !test(item.when, s, ctx, `${at}.when`)) continue;
+        if (item.when && !test(item.when, s, fileCtx, `${at}.when`)) continue;
         if (isBlock(item)) {
-          plan(item.resources, s, `${at}.resources`);
+          plan(item.resources, s, `${at}.resources`, from, depth);
           continue;
         }
-        const parts = item.id.hash.map((e, j) => evaluate(e, s, ctx, `${at}.id.hash[${j}]`));
+        const parts = item.id.hash.map((e, j) => evaluate(e, s, fileCtx, `${at}.id.hash[${j}]`));
         const informative = item.id.hash.some((e, j) => !isConstant(e) && !isEmpty(parts[j]));
         let id = informative
           ? deterministicId(item.type, ...parts.map((p) => (isEmpty(p) ? null : typeof p === 'string' ? p : JSON.stringify(p))))
           // Without identifying data the id is tied to this message: replays stay idempotent.
           : deterministicId(item.type, origin.sourceSystem, message.controlId, item.key, s.index, planned.length);
-        if (!informative) warnings.push(`${file}: ${at}: no identifying value for ${item.type} "${item.key}"; id derived from the message control id`);
+        if (!informative) warnings.push(`${from}: ${at}: no identifying value for ${item.type} "${item.key}"; id derived from the message control id`);
+        if (item.shared && seenIds.has(`${item.type}/${id}`)) {
+          s.register(item.key, `${item.type}/${id}`);
+          continue;
+        }
         if (seenIds.has(`${item.type}/${id}`)) {
           // Two instances hashing alike inside one message (e.g. two OBX with the same code and no set id)
           // must not collapse into one resource.
@@ -136,11 +158,11 @@ export function mapHl7Message(
         }
         seenIds.add(`${item.type}/${id}`);
         s.register(item.key, `${item.type}/${id}`);
-        planned.push({ spec: item, scope: s, id });
+        planned.push({ spec: item, scope: s, id, file: from });
       }
     });
   };
-  plan(spec.resources, root, 'resources');
+  plan(spec.resources, root, 'resources', file, 0);
 
   // Pass 2: bodies.
   const meta = {
@@ -149,9 +171,10 @@ export function mapHl7Message(
   };
   let resources: MappedResource[] = planned.map((p, i) => {
     const where = `resources(${p.spec.key})[${i}]`;
+    const fileCtx = p.file === file ? ctx : { ...ctx, file: p.file };
     const body: Record<string, unknown> = {};
-    for (const name of listOf(p.spec.use) ?? []) Object.assign(body, applyPart(name, p.scope, ctx, where));
-    Object.assign(body, buildFields(p.spec.fields ?? {}, p.scope, ctx, where));
+    for (const name of listOf(p.spec.use) ?? []) Object.assign(body, applyPart(name, p.scope, fileCtx, where));
+    Object.assign(body, buildFields(p.spec.fields ?? {}, p.scope, fileCtx, where));
     return {
       key: p.spec.key,
       resource: { resourceType: p.spec.type, id: p.id, meta, ...body } as Resource & { id: string },
@@ -167,6 +190,8 @@ export function mapHl7Message(
     warnings.push(`${file}: eventTime: ${(err as Error).message}`);
   }
 
+  const directives = (spec.directives ?? []).flatMap((d, i) => directivesFor(d, root, ctx, `directives[${i}]`, message.controlId));
+
   const patientRef = spec.patient ? root.resolveOne(spec.patient) : undefined;
   return {
     mappingId: spec.id,
@@ -175,8 +200,37 @@ export function mapHl7Message(
     resources,
     ...(patientRef && resources.some((r) => `${r.resource.resourceType}/${r.resource.id}` === patientRef) ? { patient: patientRef } : {}),
     ...(eventTime ? { eventTime } : {}),
+    ...(directives.length ? { directives } : {}),
     warnings,
   };
+}
+
+/** `Type/id` of a source record named by its identifying values, with the resource id rule. */
+function idReference(spec: IdRefSpec, scope: Scope, ctx: EvalContext, where: string): string | undefined {
+  const parts = spec.hash.map((e, j) => evaluate(e, scope, ctx, `${where}.hash[${j}]`));
+  if (!spec.hash.some((e, j) => !isConstant(e) && !isEmpty(parts[j]))) {
+    ctx.warnings.push(`${ctx.file}: ${where}: no identifying value; directive left out`);
+    return undefined;
+  }
+  return `${spec.type}/${deterministicId(spec.type, ...parts.map((p) => (isEmpty(p) ? null : typeof p === 'string' ? p : JSON.stringify(p))))}`;
+}
+
+function directivesFor(d: DirectiveSpec, root: Scope, ctx: EvalContext, where: string, controlId: string | undefined): PatientDirective[] {
+  const sourceSystem = ctx.transformContext.sourceSystem;
+  const out: PatientDirective[] = [];
+  scopesFor(d.each, root).forEach((s, i) => {
+    const at = `${where}[${i}]`;
+    if (d.when && !test(d.when, s, ctx, `${at}.when`)) return;
+    const [a, b] = d.kind === 'merge' ? [d.survivor, d.retired] : [d.patient, d.other];
+    if (!a || !b) throw new HubError('MAPPING_DIRECTIVE_INCOMPLETE', `${ctx.file}: ${at}: a ${d.kind} directive needs ${d.kind === 'merge' ? 'survivor and retired' : 'patient and other'}`, { path: at, mappingFile: ctx.file });
+    const first = idReference(a, s, ctx, `${at}.${d.kind === 'merge' ? 'survivor' : 'patient'}`);
+    const second = idReference(b, s, ctx, `${at}.${d.kind === 'merge' ? 'retired' : 'other'}`);
+    // A record merged into itself says nothing (the sender repeated the identifier).
+    if (!first || !second || first === second) return;
+    const common = { sourceSystem, ...(controlId ? { controlId } : {}) };
+    out.push(d.kind === 'merge' ? { kind: 'merge', survivor: first, retired: second, ...common } : { kind: 'unlink', patient: first, other: second, ...common });
+  });
+  return out;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { MappingProblem } from './mappingLoader.ts';
 import { familyOf, type MappingRegistry } from './mappingRegistry.ts';
 import { parseHl7Path } from './hl7Path.ts';
-import { isBlock, type BlockSpec, type Condition, type Expr, type FieldsSpec, type ResourceSpec } from './mappingTypes.ts';
+import { isBlock, isInclude, type Condition, type Expr, type FieldsSpec, type IdRefSpec, type ResourceItem } from './mappingTypes.ts';
 import { hasTransform } from './transforms.ts';
 
 /**
@@ -13,27 +13,46 @@ export function lintRegistry(registry: MappingRegistry): MappingProblem[] {
   for (const { spec, file } of registry.messages) {
     const family = familyOf(spec.id);
     const keys = new Set<string>();
-    collectKeys(spec.resources, keys);
-    const report = (where: string, message: string) => problems.push({ file, path: where, message });
+    const reportIn = (f: string) => (where: string, message: string) => problems.push({ file: f, path: where, message });
+    collectKeys(spec.resources, keys, registry, family, reportIn(file), 0);
+    const report = reportIn(file);
     const lintExpr = makeExprLinter(registry, family, keys, report);
     if (spec.patient && !keys.has(spec.patient)) report('patient', `"${spec.patient}" is not the key of a resource in this mapping`);
     if (spec.eventTime !== undefined) lintExpr(spec.eventTime, 'eventTime');
-    const walk = (list: Array<ResourceSpec | BlockSpec>, where: string) => {
+    spec.directives?.forEach((d, i) => {
+      const at = `directives[${i}]`;
+      if (typeof d.each === 'string') lintPath(d.each, `${at}.each`, report);
+      if (d.when) lintCondition(d.when, `${at}.when`, lintExpr, report);
+      const needed = d.kind === 'merge' ? (['survivor', 'retired'] as const) : (['patient', 'other'] as const);
+      for (const side of needed) {
+        const ref: IdRefSpec | undefined = d[side];
+        if (!ref) report(`${at}.${side}`, `a ${d.kind} directive needs ${side}`);
+        else ref.hash.forEach((e, j) => lintExpr(e, `${at}.${side}.hash[${j}]`));
+      }
+    });
+    const walk = (list: ResourceItem[], where: string, f: string, lint: typeof lintExpr, rep: Report, depth: number) => {
       list.forEach((r, i) => {
         const at = `${where}[${i}]`;
-        if (typeof r.each === 'string') lintPath(r.each, `${at}.each`, report);
-        if (r.when) lintCondition(r.when, `${at}.when`, lintExpr, report);
-        if (isBlock(r)) walk(r.resources, `${at}.resources`);
+        if (r.when) lintCondition(r.when, `${at}.when`, lint, rep);
+        if (isInclude(r)) {
+          if (depth >= 8 || !registry.hasGroup(r.include, family)) return; // reported by collectKeys
+          const g = registry.group(r.include, family);
+          const gReport = reportIn(g.file);
+          walk(g.spec.resources, 'resources', g.file, makeExprLinter(registry, family, keys, gReport), gReport, depth + 1);
+          return;
+        }
+        if (typeof r.each === 'string') lintPath(r.each, `${at}.each`, rep);
+        if (isBlock(r)) walk(r.resources, `${at}.resources`, f, lint, rep, depth);
         else {
-          r.id.hash.forEach((e, j) => lintExpr(e, `${at}.id.hash[${j}]`));
+          r.id.hash.forEach((e, j) => lint(e, `${at}.id.hash[${j}]`));
           for (const name of typeof r.use === 'string' ? [r.use] : r.use ?? []) {
-            if (!registry.hasPart(name, family)) report(`${at}.use`, `unknown part "${name}"`);
+            if (!registry.hasPart(name, family)) rep(`${at}.use`, `unknown part "${name}"`);
           }
-          if (r.fields) lintFields(r.fields, `${at}.fields`, lintExpr);
+          if (r.fields) lintFields(r.fields, `${at}.fields`, lint);
         }
       });
     };
-    walk(spec.resources, 'resources');
+    walk(spec.resources, 'resources', file, lintExpr, report, 0);
   }
   for (const { spec, file } of registry.parts.values()) {
     const report = (where: string, message: string) => problems.push({ file, path: where, message });
@@ -41,14 +60,25 @@ export function lintRegistry(registry: MappingRegistry): MappingProblem[] {
     if (spec.fields) lintFields(spec.fields, 'fields', lintExpr);
     if (spec.value !== undefined) lintExpr(spec.value, 'value');
   }
-  return problems;
+  // A group included by several messages would otherwise report the same problem once per message.
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${p.file}|${p.path}|${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
-function collectKeys(list: Array<ResourceSpec | BlockSpec>, keys: Set<string>): void {
-  for (const r of list) {
-    if (isBlock(r)) collectKeys(r.resources, keys);
+function collectKeys(list: ResourceItem[], keys: Set<string>, registry: MappingRegistry, family: string, report: Report, depth: number): void {
+  list.forEach((r, i) => {
+    if (isInclude(r)) {
+      if (!registry.hasGroup(r.include, family)) report(`resources[${i}].include`, `unknown group "${r.include}"`);
+      else if (depth >= 8) report(`resources[${i}].include`, `group "${r.include}" includes itself`);
+      else collectKeys(registry.group(r.include, family).spec.resources, keys, registry, family, report, depth + 1);
+    } else if (isBlock(r)) collectKeys(r.resources, keys, registry, family, report, depth);
     else keys.add(r.key);
-  }
+  });
 }
 
 type Report = (where: string, message: string) => void;

@@ -5,7 +5,8 @@ import { HubError } from '../core/hubError.ts';
 import { describeErrors, schemaValidator } from '../core/schemaValidator.ts';
 import { lintRegistry } from './mappingLinter.ts';
 import { MappingRegistry } from './mappingRegistry.ts';
-import type { CodemapSpec, MessageMappingSpec, PartSpec } from './mappingTypes.ts';
+import type { CodemapSpec, GroupPartSpec, MessageMappingSpec, PartSpec } from './mappingTypes.ts';
+import { extendBase } from './siteOverlay.ts';
 
 export interface MappingProblem {
   file: string;
@@ -45,7 +46,8 @@ export interface LoadedMappings {
 
 /**
  * Reads every mapping file under `dir` (and, when `site` is given, the site's overrides under
- * `dir/sites/<site>`, which replace base files with the same id). Never throws for bad files:
+ * `dir/sites/<site>`, which replace base files with the same id, or change them when they say
+ * `extends: base`; see siteOverlay.ts). Never throws for bad files:
  * problems come back with file, line and path so `hub mapping lint` can list them all.
  */
 export function readMappings(dir: string, site?: string): LoadedMappings {
@@ -78,7 +80,22 @@ export function readMappings(dir: string, site?: string): LoadedMappings {
         }
         continue;
       }
-      entries.set(id, { file, data: data as Record<string, unknown> });
+      const record = data as Record<string, unknown>;
+      if (record.extends === 'base') {
+        const base = entries.get(id);
+        if (!base) {
+          problems.push({ file, line: lineOf(doc, counter, 'extends'), path: 'extends', message: `there is no base file "${id}" to extend` });
+          continue;
+        }
+        const merged = extendBase(base.data, record, site ?? '');
+        if (typeof merged === 'string') {
+          problems.push({ file, line: lineOf(doc, counter, 'kind'), path: 'kind', message: merged });
+          continue;
+        }
+        entries.set(id, { file: `${base.file} + ${file}`, data: merged });
+        continue;
+      }
+      entries.set(id, { file, data: record });
     }
   };
 
@@ -97,6 +114,7 @@ export function readMappings(dir: string, site?: string): LoadedMappings {
     if (spec.kind === 'message') registry.messages.push({ spec: spec as unknown as MessageMappingSpec, file });
     else if (spec.kind === 'part') registry.parts.set(id, { spec: spec as unknown as PartSpec, file });
     else if (spec.kind === 'codemap') registry.codemaps.set(id, { spec: spec as unknown as CodemapSpec, file });
+    else if (spec.kind === 'group') registry.groups.set(id, { spec: spec as unknown as GroupPartSpec, file });
   }
   problems.push(...lintRegistry(registry));
   return { registry, problems };

@@ -1,5 +1,5 @@
 import { HubError } from '../core/hubError.ts';
-import type { CodemapSpec, MessageMappingSpec, PartSpec } from './mappingTypes.ts';
+import type { CodemapSpec, GroupPartSpec, MessageMappingSpec, PartSpec } from './mappingTypes.ts';
 
 export interface Loaded<T> {
   spec: T;
@@ -12,6 +12,7 @@ export class MappingRegistry {
   readonly messages: Loaded<MessageMappingSpec>[] = [];
   readonly parts = new Map<string, Loaded<PartSpec>>();
   readonly codemaps = new Map<string, Loaded<CodemapSpec>>();
+  readonly groups = new Map<string, Loaded<GroupPartSpec>>();
 
   /** Parts are named from their family folder (`datatypes/CX-Identifier`), code maps by file name. */
   private static candidates(name: string, family: string, folder: string): string[] {
@@ -32,6 +33,15 @@ export class MappingRegistry {
 
   codemap(name: string, family: string): CodemapSpec {
     return this.resolve(this.codemaps, MappingRegistry.candidates(name, family, 'codemaps/'), 'codemap').spec;
+  }
+
+  /** A resource group (`groups/ADT-Visit`), named like parts from the family folder. */
+  group(name: string, family: string): Loaded<GroupPartSpec> {
+    return this.resolve(this.groups, MappingRegistry.candidates(name, family, ''), 'group');
+  }
+
+  hasGroup(name: string, family: string): boolean {
+    return MappingRegistry.candidates(name, family, '').some((n) => this.groups.has(n));
   }
 
   hasPart(name: string, family: string): boolean {

@@ -74,6 +74,11 @@ export interface ResourceSpec {
   each?: string | GroupSpec;
   when?: Condition;
   id: IdSpec;
+  /**
+   * The same thing may be named more than once in a message (the attending doctor is also the
+   * admitting doctor, two visits in one ward): equal ids are one resource, not two.
+   */
+  shared?: boolean;
   /** parts whose fields come first (e.g. segments/PID-Patient); `fields` add to or replace them */
   use?: string | string[];
   fields?: FieldsSpec;
@@ -83,7 +88,34 @@ export interface ResourceSpec {
 export interface BlockSpec {
   each: string | GroupSpec;
   when?: Condition;
-  resources: Array<ResourceSpec | BlockSpec>;
+  resources: ResourceItem[];
+}
+
+/** Brings the resources of a shared group file (`groups/ADT-Visit`) into a resource list. */
+export interface IncludeSpec {
+  include: string;
+  when?: Condition;
+}
+
+export type ResourceItem = ResourceSpec | BlockSpec | IncludeSpec;
+
+/** A source record's id, computed like the resource it names (for records this message does not carry). */
+export interface IdRefSpec {
+  type: string;
+  hash: Expr[];
+}
+
+/** A statement about patient identity for the patient index (A40 merge, A47 identifier change, A37 unlink). */
+export interface DirectiveSpec {
+  kind: 'merge' | 'unlink';
+  each?: string | GroupSpec;
+  when?: Condition;
+  /** merge: the record that survives / the record retired into it */
+  survivor?: IdRefSpec;
+  retired?: IdRefSpec;
+  /** unlink: the two records that are not the same person */
+  patient?: IdRefSpec;
+  other?: IdRefSpec;
 }
 
 export interface IdSpec {
@@ -107,7 +139,15 @@ export interface MessageMappingSpec {
   patient?: string;
   /** where the event time comes from, to keep older messages from overwriting newer data */
   eventTime?: Expr;
-  resources: Array<ResourceSpec | BlockSpec>;
+  resources: ResourceItem[];
+  directives?: DirectiveSpec[];
+}
+
+/** A reusable list of resources (kind: group), included by message mappings. */
+export interface GroupPartSpec {
+  id: string;
+  description?: string;
+  resources: ResourceItem[];
 }
 
 export interface PartSpec {
@@ -127,6 +167,10 @@ export interface CodemapSpec {
   default?: unknown;
 }
 
-export function isBlock(spec: ResourceSpec | BlockSpec): spec is BlockSpec {
+export function isBlock(spec: ResourceItem): spec is BlockSpec {
   return (spec as BlockSpec).resources !== undefined;
+}
+
+export function isInclude(spec: ResourceItem): spec is IncludeSpec {
+  return (spec as IncludeSpec).include !== undefined;
 }

@@ -79,7 +79,7 @@ describe('ADT_A01 mapping', () => {
   it('records lineage: the source message in meta.source and the mapping version as a tag', () => {
     const { patient } = mapExample('adt-a01-zhang-san.hl7');
     expect(patient.meta?.source).to.equal('urn:hub:identifier/source/HIS#HIS000001');
-    expect(patient.meta?.tag).to.deep.equal([{ system: 'urn:hub:mapping', code: 'hl7v2/messages/ADT_A01', version: '1' }]);
+    expect(patient.meta?.tag).to.deep.equal([{ system: 'urn:hub:mapping', code: 'hl7v2/messages/ADT_A01', version: '2' }]);
   });
 
   it('reads the event time from EVN-2 with its offset', () => {
@@ -95,7 +95,7 @@ describe('ADT_A01 mapping', () => {
     expect(patient.birthDate).to.equal('1988-08-18');
     expect(patient.gender).to.equal('male');
     expect(patient.identifier?.map((i) => i.value)).to.include.members(['PATID1234', '123456789', '1234567']);
-    const encounter = out.resources[1]!.resource as Encounter;
+    const encounter = out.resources.find((r) => r.resource.resourceType === 'Encounter')!.resource as Encounter;
     expect(encounter.class.code).to.equal('PRENC');
     expect(encounter.period?.start).to.equal('2015-02-08T11:34:19+01:10');
   });
