@@ -34,7 +34,10 @@ export class ApiHarness {
 
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => { this.server?.close(() => resolve()); this.server?.closeAllConnections(); });
-    await this.db?.dropDatabase().catch(() => undefined);
     await this.mongo?.close();
+    // a fresh client: a test may have closed the API's own to simulate an outage
+    const cleaner = await new MongoClient(MONGO_URL).connect();
+    await cleaner.db(this.databaseName).dropDatabase().catch(() => undefined);
+    await cleaner.close();
   }
 }
