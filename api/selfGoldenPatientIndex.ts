@@ -13,11 +13,11 @@ export class SelfGoldenPatientIndex implements PatientIndexReader {
     return [goldenPatientId];
   }
 
-  async isGolden(): Promise<boolean> {
+  async isGolden(_patientId: string): Promise<boolean> {
     return true;
   }
 
-  async survivorOf(): Promise<string | undefined> {
+  async survivorOf(_goldenPatientId: string): Promise<string | undefined> {
     return undefined;
   }
 }

@@ -122,7 +122,7 @@ describe('read, vread, _history, $everything and errors through HTTP (real Ferre
   });
 
   it('serves a CapabilityStatement listing exactly the search parameters it answers', async () => {
-    const cs = await client.capabilityStatement() as CapabilityStatement;
+    const cs = await client.capabilityStatement() as unknown as CapabilityStatement;
     const encounter = cs.rest![0]!.resource!.find((r) => r.type === 'Encounter')!;
     const names = encounter.searchParam!.map((p) => p.name);
     expect(names).to.include.members(['patient', 'date', 'location', 'discharge-disposition', 'reason-code', '_lastUpdated']);
