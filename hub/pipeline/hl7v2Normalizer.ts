@@ -52,7 +52,10 @@ export class Hl7v2Normalizer {
   constructor(private readonly deps: Hl7v2NormalizerDeps) {}
 
   /** Maps without storing: what `hub mapping test` and the store diff use. */
-  map(envelope: InboundEnvelope): { resources: MappedResource[]; mappingId: string; mappingVersion: string; charset: string; messageType: string; controlId?: string; patient?: string; eventTime?: string; warnings: string[] } {
+  map(envelope: InboundEnvelope): {
+    resources: MappedResource[]; mappingId: string; mappingVersion: string; mappingFile: string; charset: string; messageType: string;
+    controlId?: string; patient?: string; eventTime?: string; directives?: PatientDirective[]; warnings: string[];
+  } {
     const { text, charset } = stage('decode', () => decodeHl7(envelope.raw, envelope.charset));
     const message = stage('parse', () => parseHl7(text));
     const out = stage('map', () => mapHl7Message(message, {
@@ -60,9 +63,10 @@ export class Hl7v2Normalizer {
     }, this.deps.registry(), this.deps.settings));
     stage('validate', () => validateMapped(out.resources, this.deps.validators, out.mappingFile));
     return {
-      resources: out.resources, mappingId: out.mappingId, mappingVersion: out.mappingVersion, charset,
+      resources: out.resources, mappingId: out.mappingId, mappingVersion: out.mappingVersion, mappingFile: out.mappingFile, charset,
       messageType: message.typeLabel, ...(message.controlId ? { controlId: message.controlId } : {}),
       ...(out.patient ? { patient: out.patient } : {}), ...(out.eventTime ? { eventTime: out.eventTime } : {}),
+      ...(out.directives ? { directives: out.directives } : {}),
       warnings: out.warnings,
     };
   }
@@ -77,6 +81,7 @@ export class Hl7v2Normalizer {
       mappingId: mapped.mappingId, mappingVersion: mapped.mappingVersion, messageType: mapped.messageType,
       charset: mapped.charset, written, warnings: mapped.warnings,
       ...(mapped.controlId ? { controlId: mapped.controlId } : {}), ...(mapped.patient ? { patient: mapped.patient } : {}),
+      ...(mapped.directives ? { directives: mapped.directives } : {}),
     };
   }
 }
