@@ -60,6 +60,8 @@ export class FhirPollConnector implements Connector {
   private readonly intake: FhirIntake;
   private readonly upstream: UpstreamSearch;
   private readonly watermarks: PollWatermarks;
+  /** recorded as the remote address of what is fetched, as the push connectors record the sender */
+  private readonly upstreamHost: string;
   private task: ScheduledTask | undefined;
   private running: Promise<PollRunReport> | undefined;
   private abort = new AbortController();
@@ -75,6 +77,7 @@ export class FhirPollConnector implements Connector {
     this.intake = fhirIntakeFor(ctx);
     this.upstream = new UpstreamSearch({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, pageSize: options.pageSize, ...authorizationOf(this.id, options) });
     this.watermarks = new PollWatermarks(PollWatermarks.fileFor(options.stateDirectory, this.id), options.baseUrl);
+    this.upstreamHost = new URL(options.baseUrl).host;
   }
 
   async start(): Promise<void> {
@@ -124,7 +127,7 @@ export class FhirPollConnector implements Connector {
       // Handed to Kafka together; the producer keeps their order, so one patient's stay in order.
       const results = await Promise.all(fresh.map((r) => {
         const controlId = controlIdOf(r);
-        return this.intake.accept(Buffer.from(JSON.stringify(r)), { remoteAddress: new URL(this.options.baseUrl).host, ...(controlId ? { controlId } : {}) });
+        return this.intake.accept(Buffer.from(JSON.stringify(r)), { remoteAddress: this.upstreamHost, ...(controlId ? { controlId } : {}) });
       }));
       for (const [i, result] of results.entries()) {
         if (result.outcome === 'store-failed') throw result.error;
