@@ -1,5 +1,7 @@
+import path from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import { HubError, toHubError } from '../../hub/core/hubError.ts';
+import { PROJECT_ROOT } from '../../hub/core/schemaValidator.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorKind } from '../connector.ts';
 import { fhirIntakeFor, type FhirIntake } from '../fhir/fhirIntake.ts';
 import { advancedWatermark, ingestedBefore, PollWatermarks, type IngestedStamp } from './pollWatermarks.ts';
@@ -76,7 +78,8 @@ export class FhirPollConnector implements Connector {
     }
     this.intake = fhirIntakeFor(ctx);
     this.upstream = new UpstreamSearch({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, pageSize: options.pageSize, ...authorizationOf(this.id, options) });
-    this.watermarks = new PollWatermarks(PollWatermarks.fileFor(options.stateDirectory, this.id), options.baseUrl);
+    // Relative to the install folder, like the file connector's folders, not to wherever the hub was started.
+    this.watermarks = new PollWatermarks(PollWatermarks.fileFor(path.resolve(PROJECT_ROOT, options.stateDirectory), this.id), options.baseUrl);
     this.upstreamHost = new URL(options.baseUrl).host;
   }
 
