@@ -99,7 +99,7 @@ export class PatientIndex implements PatientIndexReader {
       await this.indexSource(id);
       link = await this.repo.getLink(id);
     }
-    if (!link) throw new HubError('MPI_PATIENT_NOT_INDEXED', `Patient/${id} is not in the patient index`);
+    if (!link) throw new HubError('MPI_PATIENT_NOT_INDEXED', `Patient/${id} is not in the patient index`, { httpStatus: 422 });
     return link.golden;
   }
 

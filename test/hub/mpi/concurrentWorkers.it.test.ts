@@ -31,7 +31,7 @@ describe('patient index with concurrent workers on FerretDB', function () {
   }
 
   it('gives each person exactly one golden Patient with all their records, with no lost update', async () => {
-    const records = [];
+    const records: Array<ReturnType<typeof recordOf>> = [];
     for (let p = 0; p < people; p += 1) for (const s of sourcesPerPerson) records.push(recordOf(p, s));
     for (const r of records) await bed.store.write({ resource: r });
     // every worker indexes every record, in a different order, all at once
