@@ -67,6 +67,15 @@ describe('FHIR poll connector: schedule, sorting, auth and Kafka outages', funct
     expect((await harness.awaitRecords(harness.inboundTopic, 5)).map((r) => JSON.parse(r.value.toString()).id)).to.deep.equal(['p1', 'p2', 'p3', 'p4', 'p5']);
   });
 
+  it('starts a first run from the configured since, and from the watermark after that', async () => {
+    harness = new FhirConnectorHarness<FhirPollConnector>(pollConfig({ since: '2026-03-01T08:00:03Z' }));
+    await harness.start();
+    expect(await harness.connector.pollNow()).to.deep.include({ ok: true, published: 3 });
+    expect(upstream.requests[0]!.query._lastUpdated).to.equal('ge2026-03-01T08:00:03Z');
+    await harness.connector.pollNow();
+    expect(upstream.requests.at(-1)!.query._lastUpdated).to.equal('ge2026-03-01T08:00:05.000+00:00');
+  });
+
   it('keeps the watermark where it was when Kafka does not confirm', async () => {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
