@@ -1,10 +1,11 @@
 import type { Command } from './commands/command.ts';
 import { deadLetterCommand } from './commands/deadLetterCommand.ts';
+import { mappingCommand } from './commands/mappingCommand.ts';
 import { sendCommand } from './commands/sendCommand.ts';
 import { serveCommand } from './commands/serveCommand.ts';
 
 /** Every `hub` subcommand; a new one is a module under app/commands and a line here. */
-const COMMANDS: Command[] = [serveCommand, sendCommand, deadLetterCommand];
+const COMMANDS: Command[] = [serveCommand, sendCommand, deadLetterCommand, mappingCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
