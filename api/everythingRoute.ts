@@ -4,6 +4,7 @@ import { fhirDateRange } from '../hub/store/fhirDateRange.ts';
 import type { IndexCriterion, StoredResource } from '../hub/store/resourceStore.ts';
 import { PATIENT_COMPARTMENT } from '../hub/store/searchParameterTable.ts';
 import type { ApiContext } from './apiContext.ts';
+import { readableTypes } from './authorization.ts';
 import { sendResource } from './fhirResponse.ts';
 import { checkTypeAndId, refuseMergedPatient } from './readRoutes.ts';
 import { searchsetBundle } from './searchBundle.ts';
@@ -63,6 +64,8 @@ async function everything(ctx: ApiContext, req: Request, res: Response): Promise
   checkTypeAndId('Patient', id);
   const pairs = queryPairs(req.originalUrl);
   const params = paramsOf(ctx, pairs);
+  // the patient 360 shows only what the token may read
+  params.types = readableTypes(res, params.types);
   await refuseMergedPatient(ctx, res, 'Patient', id);
   const golden = await ctx.store.read('Patient', id);
   if (!golden) throw new HubError('API_RESOURCE_NOT_FOUND', `Patient/${id} is not known`, { path: 'id' });

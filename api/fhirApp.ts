@@ -25,9 +25,9 @@ export interface FhirAppDeps {
   /** the master patient index; without one every Patient is its own golden record */
   patients?: PatientIndexReader;
   limits?: Partial<ApiLimits>;
-  /** middleware run before anything but /metadata (bearer token check); none = open API */
+  /** middleware run before anything but /metadata (bearerAuthentication); none = open API */
   authenticate?: express.RequestHandler;
-  /** middleware run after authentication, for every request (audit trail) */
+  /** middleware run for every request but /metadata, before authentication (auditRequests) */
   audit?: express.RequestHandler;
   /** extra routes owned by the API itself (bulk export), mounted after auth */
   operationRouters?: express.Router[];
@@ -60,8 +60,9 @@ export function createFhirApp(deps: FhirAppDeps): express.Express {
     ...(deps.extraOperations ? { operations: deps.extraOperations } : {}),
     bulkExport: (deps.operationRouters?.length ?? 0) > 0,
   })));
-  if (deps.authenticate) fhir.use(deps.authenticate);
+  // audit first, so refused requests are recorded too
   if (deps.audit) fhir.use(deps.audit);
+  if (deps.authenticate) fhir.use(deps.authenticate);
   for (const router of deps.extraRouters ?? []) fhir.use(router);
   for (const router of deps.operationRouters ?? []) fhir.use(router);
   fhir.use(everythingRoute(ctx));

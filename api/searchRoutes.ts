@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { HubError } from '../hub/core/hubError.ts';
 import { SEARCH_PARAMETERS } from '../hub/store/searchParameterTable.ts';
 import type { ApiContext } from './apiContext.ts';
+import { readableTypes, requireRead } from './authorization.ts';
 import { sendResource } from './fhirResponse.ts';
 import { checkTypeAndId } from './readRoutes.ts';
 import { searchsetBundle } from './searchBundle.ts';
@@ -13,7 +14,11 @@ async function search(ctx: ApiContext, req: Request, res: Response, type: string
   checkTypeAndId(type);
   if (!SEARCH_PARAMETERS[type]) throw new HubError('API_TYPE_NOT_FOUND', `${type} is not served by this API`, { path: 'type' });
   const parsed = parseSearch(type, pairs, ctx.limits);
+  // a chain or _has reveals facts about its type: the caller must be allowed to read it
+  requireRead(res, [...parsed.chains.map((c) => c.targetType), ...parsed.has.map((h) => h.type)]);
   const outcome = await executeSearch(ctx, parsed);
+  const allowed = new Set(readableTypes(res, [...new Set(outcome.included.map((r) => r.resourceType))]));
+  outcome.included = outcome.included.filter((r) => allowed.has(r.resourceType));
   res.locals.auditResources = outcome.matches.concat(outcome.included);
   res.locals.auditQuery = `${type}?${new URLSearchParams(pairs).toString()}`;
   sendResource(req, res, searchsetBundle({

@@ -8,7 +8,7 @@ import { searchIndexFor, type SearchIndex } from './searchIndex.ts';
 import { indexFilter, sortKeysFor, sortSpec } from './mongoSearchFilter.ts';
 import { searchParamsOf } from './searchParameterTable.ts';
 
-interface CurrentDoc {
+export interface CurrentDoc {
   _id: string;
   resource: StoredResource;
   versionId: number;
@@ -42,6 +42,20 @@ function isDuplicateKey(err: unknown): boolean {
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The first version of a resource as its current document, for writers that only ever append
+ * (the audit trail) and so skip the compare-and-set of `write`.
+ */
+export function firstVersionDocument(resource: StoredResource, at: Date): CurrentDoc {
+  const stored: StoredResource = { ...resource, meta: { ...resource.meta, versionId: '1', lastUpdated: at.toISOString() } };
+  const search = searchIndexFor(stored);
+  return {
+    _id: resource.id, resource: stored, versionId: 1, lastUpdated: at,
+    contentHash: resourceContentHash(resource as unknown as Record<string, unknown>),
+    search, sortKey: sortKeysFor(search), searchVersion: SEARCH_INDEX_VERSION,
+  };
 }
 
 /**

@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type GenerateKeyPairResult } from 'jose';
+import type { AuthConfig } from '../../../hub/auth/authConfig.ts';
+import { mintDevToken } from '../../../hub/auth/devToken.ts';
+import { TokenVerifier } from '../../../hub/auth/tokenVerifier.ts';
+import { HubError } from '../../../hub/core/hubError.ts';
+
+const BASE: AuthConfig = { enabled: true, issuer: 'https://idp.example.org', audience: 'https://hub.example.org/fhir' };
+
+async function rejection(p: Promise<unknown>): Promise<HubError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as HubError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('TokenVerifier', () => {
+  let keys: GenerateKeyPairResult;
+  before(async () => { keys = await generateKeyPair('RS256', { extractable: true }); });
+
+  const sign = (claims: Record<string, unknown>, opts: { iss?: string; aud?: string; exp?: string } = {}): Promise<string> =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(opts.iss ?? BASE.issuer).setAudience(opts.aud ?? BASE.audience)
+      .setSubject('crm-user-7').setIssuedAt().setExpirationTime(opts.exp ?? '5m').sign(keys.privateKey);
+
+  it('accepts an RS256 token signed by a static PEM key and reads its scopes and client', async () => {
+    const verifier = await TokenVerifier.create({ ...BASE, publicKeys: [await exportSPKI(keys.publicKey)] });
+    const principal = await verifier.verify(`Bearer ${await sign({ scope: 'user/Patient.read openid', client_id: 'crm' })}`);
+    expect(principal.subject).to.equal('crm-user-7');
+    expect(principal.clientId).to.equal('crm');
+    expect(principal.scopes.map((s) => `${s.context}/${s.type}`)).to.deep.equal(['user/Patient']);
+  });
+
+  it('accepts a JWK key too', async () => {
+    const verifier = await TokenVerifier.create({ ...BASE, publicKeys: [JSON.stringify({ ...(await exportJWK(keys.publicKey)), alg: 'RS256', kid: 'k1' })] });
+    expect((await verifier.verify(`Bearer ${await sign({ scope: 'system/*.read' })}`)).scopes).to.have.length(1);
+  });
+
+  it('refuses a wrong issuer, a wrong audience, an expired token, a bad signature and a missing header', async () => {
+    const verifier = await TokenVerifier.create({ ...BASE, publicKeys: [await exportSPKI(keys.publicKey)] });
+    const other = await generateKeyPair('RS256');
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setIssuer(BASE.issuer).setAudience(BASE.audience).setExpirationTime('5m').sign(other.privateKey);
+    for (const token of [
+      await sign({}, { iss: 'https://evil.example' }),
+      await sign({}, { aud: 'https://other.example' }),
+      await sign({}, { exp: '-10m' }),
+      forged,
+    ]) {
+      const err = await rejection(verifier.verify(`Bearer ${token}`));
+      expect(err.code).to.equal('AUTH_UNAUTHORIZED');
+    }
+    expect((await rejection(verifier.verify(undefined))).message).to.match(/bearer token is required/);
+    expect((await rejection(verifier.verify('Basic dXNlcjpwdw=='))).code).to.equal('AUTH_UNAUTHORIZED');
+  });
+
+  it('verifies dev tokens from `hub token` with the dev secret, and no HS256 token without it', async () => {
+    const dev = { ...BASE, devSecret: 'quick-start-secret-0123456789abcdef' };
+    const token = await mintDevToken(dev, { scope: 'user/*.read' });
+    const principal = await (await TokenVerifier.create(dev)).verify(`Bearer ${token}`);
+    expect(principal.subject).to.equal('dev-user');
+    const strict = await TokenVerifier.create({ ...BASE, publicKeys: [await exportSPKI(keys.publicKey)] });
+    expect((await rejection(strict.verify(`Bearer ${token}`))).message).to.match(/HS256 are not accepted/);
+  });
+
+  it('refuses to start without any key source', async () => {
+    expect((await rejection(TokenVerifier.create(BASE))).code).to.equal('CONFIG_AUTH_KEYS');
+  });
+});
