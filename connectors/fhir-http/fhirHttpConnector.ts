@@ -8,6 +8,7 @@ import type { Connector, ConnectorContext, ConnectorHealth, ConnectorKind } from
 import { fhirIntakeFor, type FhirIntake, type FhirIntakeResult } from '../fhir/fhirIntake.ts';
 import { readBody } from '../hl7v2-http/httpBody.ts';
 import { fhirRouteOf } from './fhirRoute.ts';
+import { pushCapabilityStatement } from './pushCapabilityStatement.ts';
 
 /** `definitions.fhirHttpOptions` in schemas/config.schema.json; defaults come from there. */
 export interface FhirHttpOptions {
@@ -37,6 +38,7 @@ export class FhirHttpConnector implements Connector {
   private readonly intake: FhirIntake;
   private readonly counters = { requests: 0, notFound: 0 };
   private boundPort: number | undefined;
+  private startedAt = new Date().toISOString();
 
   constructor(private readonly ctx: ConnectorContext, private readonly options: FhirHttpOptions) {
     this.id = ctx.config.id;
@@ -69,6 +71,7 @@ export class FhirHttpConnector implements Connector {
       this.server!.listen(port, host, () => resolve());
     });
     const address = this.server.address();
+    this.startedAt = new Date().toISOString();
     this.boundPort = typeof address === 'object' && address ? address.port : port;
     this.ctx.log.info({ connector: this.id, url: `${t ? 'https' : 'http'}://${host}:${this.boundPort}${this.options.path}` }, 'FHIR HTTP listener started');
   }
@@ -83,6 +86,12 @@ export class FhirHttpConnector implements Connector {
     if (route.kind === 'health') {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ connector: this.id, ...this.health(), metrics: this.metrics() }));
+      return;
+    }
+    if (route.kind === 'metadata') {
+      res.statusCode = 200;
+      res.setHeader('content-type', FHIR_JSON);
+      res.end(JSON.stringify(pushCapabilityStatement(`http://${req.headers.host ?? 'localhost'}${this.options.path}`, this.startedAt)));
       return;
     }
     if (route.kind === 'method-not-allowed') {

@@ -3,6 +3,7 @@ import type { ExpectedTarget } from '../fhir/fhirInputCheck.ts';
 export type FhirRoute =
   | { kind: 'input'; expect?: ExpectedTarget }
   | { kind: 'health' }
+  | { kind: 'metadata' }
   | { kind: 'method-not-allowed'; allow: string }
   | { kind: 'not-found'; pathname: string };
 
@@ -11,7 +12,8 @@ const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /**
  * What a request to the FHIR push listener asks for: `POST {base}` (a resource or Bundle),
- * `POST {base}/{Type}` (create), `PUT {base}/{Type}/{id}` (update), `GET {base}` (health).
+ * `POST {base}/{Type}` (create), `PUT {base}/{Type}/{id}` (update), `GET {base}` (health),
+ * `GET {base}/metadata` (the CapabilityStatement clients such as HAPI's fetch before writing).
  */
 export function fhirRouteOf(method: string, pathname: string, base: string): FhirRoute {
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
@@ -22,6 +24,7 @@ export function fhirRouteOf(method: string, pathname: string, base: string): Fhi
     return { kind: 'method-not-allowed', allow: 'GET, POST' };
   }
   if (!path.startsWith(`${root}/`)) return { kind: 'not-found', pathname };
+  if (path === `${root}/metadata`) return method === 'GET' || method === 'HEAD' ? { kind: 'metadata' } : { kind: 'method-not-allowed', allow: 'GET' };
   let parts: string[];
   try {
     parts = path.slice(root.length + 1).split('/').map((p) => decodeURIComponent(p));

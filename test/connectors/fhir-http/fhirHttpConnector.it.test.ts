@@ -136,6 +136,15 @@ describe('FHIR HTTP push connector against real Kafka', function () {
     }
   });
 
+  it('describes itself at /metadata for clients that check before writing', async () => {
+    const res = await fetch(`${base}/metadata`);
+    expect(res.status).to.equal(200);
+    const cs = await res.json() as { resourceType: string; fhirVersion: string; rest: Array<{ resource: Array<{ type: string; interaction: Array<{ code: string }> }>; interaction: Array<{ code: string }> }> };
+    expect(cs).to.deep.include({ resourceType: 'CapabilityStatement', fhirVersion: '4.0.1' });
+    expect(cs.rest[0]!.interaction.map((i) => i.code)).to.deep.equal(['batch', 'transaction']);
+    expect(cs.rest[0]!.resource.find((r) => r.type === 'Observation')!.interaction.map((i) => i.code)).to.deep.equal(['create', 'update']);
+  });
+
   it('reports health and counters on GET', async () => {
     const body = await (await fetch(base)).json() as { status: string; metrics: Record<string, number> };
     expect(body.status).to.equal('up');

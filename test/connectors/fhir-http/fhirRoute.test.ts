@@ -12,6 +12,8 @@ describe('FHIR push routes', () => {
 
   it('tells wrong methods from URLs that lead nowhere', () => {
     expect(fhirRouteOf('GET', '/fhir', '/fhir')).to.deep.equal({ kind: 'health' });
+    expect(fhirRouteOf('GET', '/fhir/metadata', '/fhir')).to.deep.equal({ kind: 'metadata' });
+    expect(fhirRouteOf('POST', '/fhir/metadata', '/fhir')).to.deep.equal({ kind: 'method-not-allowed', allow: 'GET' });
     expect(fhirRouteOf('DELETE', '/fhir', '/fhir')).to.deep.equal({ kind: 'method-not-allowed', allow: 'GET, POST' });
     expect(fhirRouteOf('POST', '/fhir/Patient/1', '/fhir')).to.deep.equal({ kind: 'method-not-allowed', allow: 'PUT' });
     expect(fhirRouteOf('POST', '/fhirx', '/fhir').kind).to.equal('not-found');
