@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import { HubError } from '../core/hubError.ts';
 import { describeErrors, schemaValidator } from '../core/schemaValidator.ts';
 import { lintRegistry } from './mappingLinter.ts';
@@ -32,6 +32,12 @@ function listFiles(dir: string): string[] {
 /** Line of the YAML node at an ajv instance path, so errors point into the file. */
 function lineOf(doc: Document, counter: LineCounter, dotted: string): number | undefined {
   const keys = dotted === '(root)' ? [] : dotted.replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean).map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+  // An unknown or misspelt key: point at the key itself, not at its value.
+  const parent = keys.length ? (keys.length === 1 ? doc.contents : doc.getIn(keys.slice(0, -1), true)) : undefined;
+  if (isMap(parent)) {
+    const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === keys[keys.length - 1]);
+    if (pair && isNode(pair.key) && pair.key.range) return counter.linePos(pair.key.range[0]).line;
+  }
   for (let n = keys.length; n >= 0; n -= 1) {
     const node = keys.length === 0 ? doc.contents : doc.getIn(keys.slice(0, n), true);
     if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
@@ -74,7 +80,7 @@ export function readMappings(dir: string, site?: string): LoadedMappings {
         const seen = new Set<string>();
         for (const p of describeErrors(validate.errors)) {
           const key = `${p.path}|${p.message}`;
-          if (seen.has(key) || /must match (exactly one|"then") schema/.test(p.message)) continue;
+          if (seen.has(key) || /must match (exactly one|"then"|"else") schema/.test(p.message)) continue;
           seen.add(key);
           problems.push({ file, line: lineOf(doc, counter, p.path), path: p.path, message: p.message });
         }
@@ -90,6 +96,13 @@ export function readMappings(dir: string, site?: string): LoadedMappings {
         const merged = extendBase(base.data, record, site ?? '');
         if (typeof merged === 'string') {
           problems.push({ file, line: lineOf(doc, counter, 'kind'), path: 'kind', message: merged });
+          continue;
+        }
+        if (!validate(merged)) {
+          for (const p of describeErrors(validate.errors)) {
+            if (/must match (exactly one|"then"|"else") schema/.test(p.message)) continue;
+            problems.push({ file, path: p.path, message: `after extending ${base.file}: ${p.message}` });
+          }
           continue;
         }
         entries.set(id, { file: `${base.file} + ${file}`, data: merged });
