@@ -7,6 +7,7 @@ import { operationOutcome, type IssueType, type OutcomeIssue } from '../../hub/c
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorKind } from '../connector.ts';
 import { fhirIntakeFor, type FhirIntake, type FhirIntakeResult } from '../fhir/fhirIntake.ts';
 import { readBody } from '../hl7v2-http/httpBody.ts';
+import { decodeContent } from './contentEncoding.ts';
 import { fhirRouteOf } from './fhirRoute.ts';
 import { pushCapabilityStatement } from './pushCapabilityStatement.ts';
 
@@ -109,7 +110,12 @@ export class FhirHttpConnector implements Connector {
     if (contentProblem) {
       return this.answer(res, await this.intake.refuse(body, body.length, 415, new HubError('HTTP_CONTENT_TYPE_UNSUPPORTED', contentProblem), meta));
     }
-    return this.answer(res, await this.intake.accept(body, meta));
+    const decoded = decodeContent(body, req.headers['content-encoding'], this.options.maxBodyBytes);
+    if (!decoded.ok) {
+      const code = decoded.status === 413 ? 'HTTP_BODY_TOO_LARGE' : decoded.status === 415 ? 'HTTP_CONTENT_ENCODING_UNSUPPORTED' : 'HTTP_CONTENT_ENCODING_INVALID';
+      return this.answer(res, await this.intake.refuse(body, body.length, decoded.status, new HubError(code, decoded.message), meta));
+    }
+    return this.answer(res, await this.intake.accept(decoded.body, meta));
   }
 
   private answer(res: ServerResponse, result: FhirIntakeResult): void {

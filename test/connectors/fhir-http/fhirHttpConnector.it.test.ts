@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { gzipSync } from 'node:zlib';
 import type { OperationOutcome } from 'fhir/r4.js';
 import type { FhirHttpConnector } from '../../../connectors/fhir-http/fhirHttpConnector.ts';
 import { ENVELOPE_HEADERS } from '../../../hub/core/inboundEnvelope.ts';
@@ -123,6 +124,22 @@ describe('FHIR HTTP push connector against real Kafka', function () {
     expect(letter.headers).to.include({ [DLQ_HEADERS.code]: 'HTTP_BODY_TOO_LARGE', [DLQ_HEADERS.truncated]: 'true' });
   });
 
+  it('takes a gzip body, publishing the JSON; refuses an unknown encoding and a bomb', async () => {
+    const body = JSON.stringify(patient('p-gz', 'MRNGZ'));
+    const ok = await fetch(base, { method: 'POST', headers: { 'content-type': FHIR, 'content-encoding': 'gzip' }, body: gzipSync(body) });
+    expect(ok.status).to.equal(202);
+    expect((await nextInbound()).value.toString()).to.equal(body);
+
+    const br = await fetch(base, { method: 'POST', headers: { 'content-type': FHIR, 'content-encoding': 'br' }, body });
+    expect(br.status).to.equal(415);
+    expect(hubCodeOf(await br.json() as Outcome)).to.equal('HTTP_CONTENT_ENCODING_UNSUPPORTED');
+    expect((await nextDead()).headers[DLQ_HEADERS.code]).to.equal('HTTP_CONTENT_ENCODING_UNSUPPORTED');
+
+    const bomb = await fetch(base, { method: 'POST', headers: { 'content-type': FHIR, 'content-encoding': 'gzip' }, body: gzipSync(Buffer.alloc(1_000_000, 0x20)) });
+    expect(bomb.status).to.equal(413);
+    expect((await nextDead()).headers[DLQ_HEADERS.code]).to.equal('HTTP_BODY_TOO_LARGE');
+  });
+
   it('answers wrong URLs and methods without taking anything in', async () => {
     const cases: Array<[Promise<Response>, number, string]> = [
       [send('{}', { url: base.replace('/fhir', '/other') }), 404, 'HTTP_NOT_FOUND'],
@@ -148,6 +165,6 @@ describe('FHIR HTTP push connector against real Kafka', function () {
   it('reports health and counters on GET', async () => {
     const body = await (await fetch(base)).json() as { status: string; metrics: Record<string, number> };
     expect(body.status).to.equal('up');
-    expect(body.metrics).to.include({ accepted: 4, rejected: 9, deadLettered: 9, resources: 6 });
+    expect(body.metrics).to.include({ accepted: 5, rejected: 11, deadLettered: 11, resources: 7 });
   });
 });
