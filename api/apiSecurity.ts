@@ -1,0 +1,46 @@
+import type express from 'express';
+import type { Db } from 'mongodb';
+import type { AuthConfig } from '../hub/auth/authConfig.ts';
+import { TokenVerifier } from '../hub/auth/tokenVerifier.ts';
+import { HubError } from '../hub/core/hubError.ts';
+import type { Logger } from '../hub/core/logger.ts';
+import { MongoAuditTrail } from '../hub/store/mongoAuditTrail.ts';
+import type { ApiLimits } from './apiLimits.ts';
+import { auditRequests } from './auditMiddleware.ts';
+import { bearerAuthentication } from './authorization.ts';
+
+/** Authentication, audit trail and limits for createFhirApp, from the `auth:` and `api:` config. */
+export interface ApiSecurity {
+  authenticate?: express.RequestHandler;
+  audit: express.RequestHandler;
+  limits: Partial<ApiLimits>;
+  /** drains the audit queue */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export async function apiSecurity(
+  config: { auth?: AuthConfig; api: { host: string; limits?: Partial<ApiLimits> } },
+  db: Db,
+  log: Logger,
+): Promise<ApiSecurity> {
+  const auth = config.auth;
+  let authenticate: express.RequestHandler | undefined;
+  if (auth?.enabled) {
+    // the dev secret is in the default config for the quick start: never on a reachable address
+    if (auth.devSecret && !LOOPBACK.has(config.api.host)) {
+      throw new HubError('CONFIG_AUTH_DEV_SECRET', `auth.devSecret is only accepted while api.host is loopback (it is ${config.api.host}); configure jwksUrl or publicKeys and remove devSecret`, { path: 'auth.devSecret' });
+    }
+    authenticate = bearerAuthentication(await TokenVerifier.create(auth), 'hub');
+  } else {
+    log.warn('auth.enabled is false: the FHIR API answers without a token');
+  }
+  const trail = new MongoAuditTrail(db, log);
+  return {
+    ...(authenticate ? { authenticate } : {}),
+    audit: auditRequests(trail),
+    limits: config.api.limits ?? {},
+    close: () => trail.close(),
+  };
+}
