@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { createFhirApp } from '../api/fhirApp.ts';
+import { PATIENT_INDEX_OPERATIONS, patientIndexRoutes } from '../api/patientIndexRoutes.ts';
 import type { Connector, SupportCheck } from '../connectors/connector.ts';
 import { createConnector, validateConnectors } from '../connectors/connectorRegistry.ts';
 import { KafkaProducer, KafkaRecordConsumer, KafkaTopicAdmin } from '../hub/bus/kafkaBus.ts';
@@ -21,6 +22,9 @@ import { fullResourceValidators } from '../hub/pipeline/fhirSchemaValidator.ts';
 import { connectMongo, type MongoConnection } from '../hub/store/mongoConnection.ts';
 import { MongoResourceStore } from '../hub/store/mongoResourceStore.ts';
 import { MongoSourceMessageLog } from '../hub/store/mongoSourceMessageLog.ts';
+import { createPatientIndex } from '../hub/mpi/createPatientIndex.ts';
+import { patientIndexHook } from '../hub/mpi/patientIndexHook.ts';
+import type { PatientIndex } from '../hub/mpi/patientIndex.ts';
 
 export interface HubRuntimeOptions {
   /** run the consumer that maps and stores (default true) */
@@ -38,6 +42,7 @@ export interface HubRuntimeOptions {
 export class HubRuntime {
   mongo: MongoConnection | undefined;
   store: MongoResourceStore | undefined;
+  patientIndex: PatientIndex | undefined;
   producer: KafkaProducer | undefined;
   consumer: KafkaRecordConsumer | undefined;
   connectors: Connector[] = [];
@@ -63,6 +68,10 @@ export class HubRuntime {
 
     this.mongo = await connectMongo(config.mongo.url, config.mongo.database);
     this.store = new MongoResourceStore(this.mongo.db);
+    const mpi = (config as HubConfig & { mpi?: { enabled?: boolean; rulesFile?: string } }).mpi;
+    if (mpi?.enabled !== false) {
+      this.patientIndex = await createPatientIndex({ db: this.mongo.db, store: this.store, log, rulesFile: path.resolve(PROJECT_ROOT, mpi?.rulesFile ?? 'config/mpi-rules.yaml') });
+    }
 
     if (this.options.pipeline !== false) {
       const normalizerDeps = {
@@ -82,6 +91,7 @@ export class HubRuntime {
         messageLog: new MongoSourceMessageLog(this.mongo.db),
         deadLetter: new DeadLetterPublisher(this.producer, config.kafka.topics.deadLetter),
         log,
+        ...(this.patientIndex ? { onProcessed: patientIndexHook(this.patientIndex) } : {}),
       });
       this.consumer = new KafkaRecordConsumer({
         brokers: config.kafka.brokers, groupId: config.pipeline.groupId, clientId: `${config.kafka.clientId}-pipeline`,
@@ -92,7 +102,13 @@ export class HubRuntime {
     }
 
     if (this.options.api !== false) {
-      const app = createFhirApp({ store: this.store, log, baseUrl: apiBaseUrl(config) });
+      const app = createFhirApp({
+        store: this.store, log, baseUrl: apiBaseUrl(config),
+        ...(this.patientIndex ? {
+          patients: this.patientIndex, extraOperations: PATIENT_INDEX_OPERATIONS,
+          extraRouters: [patientIndexRoutes(this.patientIndex, apiBaseUrl(config))],
+        } : {}),
+      });
       await new Promise<void>((resolve, reject) => {
         const server = app.listen(config.api.port, config.api.host, () => resolve());
         server.once('error', reject);
