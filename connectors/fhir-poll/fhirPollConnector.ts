@@ -19,7 +19,12 @@ export interface FhirPollOptions {
   stateDirectory: string;
   bearerTokenEnv?: string;
   basicAuthEnv?: string;
+  /** extra search parameters per resource type */
+  searchParams: Record<string, Record<string, string>>;
 }
+
+/** Parameters the poller sets itself: a site may not override them without breaking the watermark. */
+const POLLER_PARAMS = ['_lastUpdated', '_sort', '_count'];
 
 /** What one run did, per the whole run (all types). */
 export interface PollRunReport {
@@ -76,6 +81,10 @@ export class FhirPollConnector implements Connector {
     if (!cron.validate(options.schedule)) {
       throw new HubError('CONFIG_CONNECTOR_OPTIONS_INVALID', `connector "${this.id}" (fhir-poll): options.schedule "${options.schedule}" is not a cron expression`, { path: `${at}.schedule` });
     }
+    for (const [type, params] of Object.entries(options.searchParams ?? {})) {
+      const reserved = Object.keys(params).find((p) => POLLER_PARAMS.includes(p));
+      if (reserved) throw new HubError('CONFIG_CONNECTOR_OPTIONS_INVALID', `connector "${this.id}" (fhir-poll): options.searchParams.${type}.${reserved} is set by the poller itself`, { path: `${at}.searchParams.${type}.${reserved}` });
+    }
     this.intake = fhirIntakeFor(ctx);
     this.upstream = new UpstreamSearch({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, pageSize: options.pageSize, ...authorizationOf(this.id, options) });
     // Relative to the install folder, like the file connector's folders, not to wherever the hub was started.
@@ -119,7 +128,7 @@ export class FhirPollConnector implements Connector {
     let inOrder = true;
     let newest = previous ? Date.parse(previous.since) : -Infinity;
     let cut = false;
-    for await (const page of this.upstream.changedSince(type, previous?.since ?? this.options.since, this.options.maxPagesPerRun, this.abort.signal)) {
+    for await (const page of this.upstream.changedSince(type, previous?.since ?? this.options.since, this.options.maxPagesPerRun, this.abort.signal, this.options.searchParams?.[type])) {
       report.pages += 1;
       this.counters.pages += 1;
       report.fetched += page.resources.length;

@@ -37,9 +37,9 @@ export class UpstreamSearch {
     });
   }
 
-  /** Pages of `type` last updated at or after `since` (everything without it), at most `maxPages`. */
-  async *changedSince(type: string, since: string | undefined, maxPages: number, abort: AbortSignal): AsyncGenerator<SearchPage> {
-    const searchParams: Record<string, string | number> = { _sort: '_lastUpdated', _count: this.settings.pageSize };
+  /** Pages of `type` last updated at or after `since` (everything without it), at most `maxPages`; `extra` narrows the search. */
+  async *changedSince(type: string, since: string | undefined, maxPages: number, abort: AbortSignal, extra: Record<string, string> = {}): AsyncGenerator<SearchPage> {
+    const searchParams: Record<string, string | number> = { ...extra, _sort: '_lastUpdated', _count: this.settings.pageSize };
     if (since) searchParams._lastUpdated = `ge${since}`;
     let bundle = await this.call(`${this.settings.baseUrl.replace(/\/$/, '')}/${type}?${new URLSearchParams(Object.entries(searchParams).map(([k, v]): [string, string] => [k, String(v)])).toString()}`, abort,
       (options) => this.client.search({ resourceType: type, searchParams, options }));

@@ -76,6 +76,15 @@ describe('FHIR poll connector: schedule, sorting, auth and Kafka outages', funct
     expect(upstream.requests.at(-1)!.query._lastUpdated).to.equal('ge2026-03-01T08:00:05.000+00:00');
   });
 
+  it('narrows the search of a type by its configured parameters, and keeps its own to itself', async () => {
+    harness = new FhirConnectorHarness<FhirPollConnector>(pollConfig({ searchParams: { Patient: { active: 'true', organization: 'Organization/1' } } }));
+    await harness.start();
+    await harness.connector.pollNow();
+    expect(upstream.requests[0]!.query).to.deep.equal({ active: 'true', organization: 'Organization/1', _sort: '_lastUpdated', _count: '100' });
+    const own = new FhirConnectorHarness<FhirPollConnector>(pollConfig({ searchParams: { Patient: { _count: '5' } } }));
+    expect(() => own.create()).to.throw('options.searchParams.Patient._count is set by the poller itself');
+  });
+
   it('keeps the watermark where it was when Kafka does not confirm', async () => {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
