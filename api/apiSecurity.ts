@@ -11,9 +11,8 @@ import { bearerAuthentication } from './authorization.ts';
 
 /** Authentication, audit trail and limits for createFhirApp, from the `auth:` and `api:` config. */
 export interface ApiSecurity {
-  authenticate?: express.RequestHandler;
-  audit: express.RequestHandler;
-  limits: Partial<ApiLimits>;
+  /** spread into createFhirApp's deps */
+  deps: { authenticate?: express.RequestHandler; audit: express.RequestHandler; limits: Partial<ApiLimits> };
   /** drains the audit queue */
   close(): Promise<void>;
 }
@@ -21,7 +20,7 @@ export interface ApiSecurity {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export async function apiSecurity(
-  config: { auth?: AuthConfig; api: { host: string; limits?: Partial<ApiLimits> } },
+  config: { auth?: AuthConfig; api: { host: string; limits?: Record<string, number> } },
   db: Db,
   log: Logger,
 ): Promise<ApiSecurity> {
@@ -38,9 +37,11 @@ export async function apiSecurity(
   }
   const trail = new MongoAuditTrail(db, log);
   return {
-    ...(authenticate ? { authenticate } : {}),
-    audit: auditRequests(trail),
-    limits: config.api.limits ?? {},
+    deps: {
+      ...(authenticate ? { authenticate } : {}),
+      audit: auditRequests(trail),
+      limits: (config.api.limits ?? {}) as Partial<ApiLimits>, // keys checked by schemas/config.schema.json
+    },
     close: () => trail.close(),
   };
 }

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import path from 'node:path';
+import { apiSecurity, type ApiSecurity } from '../api/apiSecurity.ts';
 import { createFhirApp } from '../api/fhirApp.ts';
 import { PATIENT_INDEX_OPERATIONS, patientIndexRoutes } from '../api/patientIndexRoutes.ts';
 import type { Connector, SupportCheck } from '../connectors/connector.ts';
@@ -47,6 +48,7 @@ export class HubRuntime {
   consumer: KafkaRecordConsumer | undefined;
   connectors: Connector[] = [];
   httpServer: Server | undefined;
+  apiSecurity: ApiSecurity | undefined;
 
   constructor(readonly config: HubConfig, readonly log: Logger, private readonly options: HubRuntimeOptions = {}) {}
 
@@ -102,8 +104,9 @@ export class HubRuntime {
     }
 
     if (this.options.api !== false) {
+      this.apiSecurity = await apiSecurity(config, this.mongo.db, log);
       const app = createFhirApp({
-        store: this.store, log, baseUrl: apiBaseUrl(config),
+        store: this.store, log, baseUrl: apiBaseUrl(config), ...this.apiSecurity.deps,
         ...(this.patientIndex ? {
           patients: this.patientIndex, extraOperations: PATIENT_INDEX_OPERATIONS,
           extraRouters: [patientIndexRoutes(this.patientIndex, apiBaseUrl(config))],
@@ -143,6 +146,7 @@ export class HubRuntime {
       this.httpServer = undefined;
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
     }
+    await this.apiSecurity?.close();
     await this.consumer?.stop();
     await this.producer?.close();
     await this.mongo?.close();

@@ -1,3 +1,5 @@
+import type { AuthConfig } from '../auth/authConfig.ts';
+
 /** The validated configuration; its shape is schemas/config.schema.json. */
 export type SourceSystem = 'HIS' | 'LIS' | 'PACS' | 'other';
 
@@ -23,7 +25,8 @@ export interface HubConfig {
     topics: { hl7v2Inbound: string; fhirInbound: string; deadLetter: string };
   };
   mongo: { url: string; database: string };
-  api: { host: string; port: number; baseUrl?: string };
+  api: { host: string; port: number; baseUrl?: string; /** api/apiLimits.ts names the keys; the schema checks them */ limits?: Record<string, number> };
+  auth?: AuthConfig;
   pipeline: { groupId: string; batchSize: number };
   mappings: { dir: string; site?: string };
   log: { level: string };

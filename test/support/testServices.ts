@@ -26,6 +26,8 @@ export function isolatedConfig(overrides: Record<string, unknown> = {}): HubConf
       'mongo.url': MONGO_URL,
       'mongo.database': run,
       'api.port': 0,
+      // tests that exercise auth turn it on with their own keys (test/api/apiSecurity.it.test.ts)
+      'auth.enabled': false,
       'pipeline.groupId': `${run}-normalizer`,
       'log.level': process.env.HUB_TEST_LOG_LEVEL ?? 'silent',
       connectors: [{ id: 'his-adt', kind: 'hl7v2-mllp', sourceSystem: 'HIS', host: '127.0.0.1', port: 0 }],
