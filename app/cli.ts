@@ -3,9 +3,10 @@ import { deadLetterCommand } from './commands/deadLetterCommand.ts';
 import { mappingCommand } from './commands/mappingCommand.ts';
 import { sendCommand } from './commands/sendCommand.ts';
 import { serveCommand } from './commands/serveCommand.ts';
+import { tokenCommand } from './commands/tokenCommand.ts';
 
 /** Every `hub` subcommand; a new one is a module under app/commands and a line here. */
-const COMMANDS: Command[] = [serveCommand, sendCommand, deadLetterCommand, mappingCommand];
+const COMMANDS: Command[] = [serveCommand, sendCommand, deadLetterCommand, tokenCommand, mappingCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

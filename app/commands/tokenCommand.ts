@@ -1,0 +1,34 @@
+import { mintDevToken } from '../../hub/auth/devToken.ts';
+import { loadConfig } from '../../hub/config/loadConfig.ts';
+import type { HubConfig } from '../../hub/config/hubConfig.ts';
+import { parseArgs, type Command } from './command.ts';
+
+const USAGE = 'hub token [--scope "system/*.read"] [--subject dev-user] [--ttl 3600]';
+
+/** Prints a bearer token signed with auth.devSecret, for trying the API in the quick start. */
+export async function runToken(args: string[], config: HubConfig, out: (text: string) => void): Promise<number> {
+  const { options } = parseArgs(args);
+  if (!config.auth?.devSecret) {
+    out('hub token: auth.devSecret is not configured; get a token from your identity provider\n');
+    return 1;
+  }
+  const ttl = options.ttl === undefined ? 3600 : Number(options.ttl);
+  if (!Number.isInteger(ttl) || ttl < 1) {
+    out(`hub token: --ttl must be a positive number of seconds\nusage: ${USAGE}\n`);
+    return 2;
+  }
+  const token = await mintDevToken(config.auth, {
+    scope: typeof options.scope === 'string' ? options.scope : 'system/*.read',
+    subject: typeof options.subject === 'string' ? options.subject : 'dev-user',
+    ttlSeconds: ttl,
+  });
+  out(`${token}\n`);
+  return 0;
+}
+
+export const tokenCommand: Command = {
+  name: 'token',
+  summary: 'print a dev bearer token for the FHIR API (signed with auth.devSecret; quick start only)',
+  usage: USAGE,
+  run: (args) => runToken(args, loadConfig(), (text) => process.stdout.write(text)),
+};
