@@ -122,8 +122,11 @@ export function readMappings(dir: string, site?: string): LoadedMappings {
     }
   }
 
+  // A site's parts and code maps change what every message produces: lineage must say so.
+  const siteActive = site !== undefined && [...entries.values()].some((e) => e.file.startsWith(`sites${path.sep}${site}${path.sep}`) || e.file.includes(` + sites${path.sep}${site}${path.sep}`));
   for (const [id, { file, data }] of entries) {
-    const spec = { ...data, id } as { id: string; kind: string };
+    const spec = { ...data, id } as { id: string; kind: string; version?: string };
+    if (siteActive && spec.kind === 'message' && !String(spec.version).includes('+')) spec.version = `${String(spec.version)}+${site}`;
     if (spec.kind === 'message') registry.messages.push({ spec: spec as unknown as MessageMappingSpec, file });
     else if (spec.kind === 'part') registry.parts.set(id, { spec: spec as unknown as PartSpec, file });
     else if (spec.kind === 'codemap') registry.codemaps.set(id, { spec: spec as unknown as CodemapSpec, file });

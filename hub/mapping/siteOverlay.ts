@@ -2,16 +2,26 @@
  * A site file with `extends: base` changes the base file of the same id instead of replacing
  * it, so a hospital keeps only its differences (a Z-segment field, its own identifier system,
  * a few extra codes) and still receives fixes to the rest of the base file:
- *   part     fields are added or replaced by name; `value` replaces the base value
+ *   part     fields are added or replaced by name; `append` adds to the end of a base field's
+ *            list (one more identifier) without restating it; `value` replaces the base value
  *   codemap  entries are added or replaced by code; `default` replaces the base default
  *   message  / group: a resource whose key the base has gets its `fields` added or replaced
- *            (and `use`, `when`, `id` replaced when given); other resources are appended;
+ *            (and `use`, `when`, `id` replaced when given; `append` as for parts); other
+ *            resources are appended;
  *            `directives` are appended; `match`, `patient`, `eventTime` replace the base's
  * The result's version is `<base version>+<site>.<site version>`, so lineage shows both.
  */
 type Data = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Data => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `append` entries join the base field's value in a `list` (which flattens), so nothing is restated. */
+function withAppended(fields: Data, append: unknown): Data {
+  if (!isObject(append)) return fields;
+  const out = { ...fields };
+  for (const [k, v] of Object.entries(append)) out[k] = { list: out[k] === undefined ? [v] : [out[k], v] };
+  return out;
+}
 
 function mergeResources(base: unknown[], site: unknown[]): unknown[] {
   const out = base.map((r) => (isObject(r) ? { ...r } : r));
@@ -23,8 +33,8 @@ function mergeResources(base: unknown[], site: unknown[]): unknown[] {
       continue;
     }
     const b = out[at] as Data;
-    const s = r as Data;
-    out[at] = { ...b, ...s, fields: { ...(isObject(b.fields) ? b.fields : {}), ...(isObject(s.fields) ? s.fields : {}) } };
+    const { append, ...s } = r as Data;
+    out[at] = { ...b, ...s, fields: withAppended({ ...(isObject(b.fields) ? b.fields : {}), ...(isObject(s.fields) ? s.fields : {}) }, append) };
   }
   return out;
 }
@@ -36,7 +46,7 @@ export function extendBase(base: Data, site: Data, siteName: string): Data | str
   const merged: Data = { ...base };
   switch (base.kind) {
     case 'part':
-      if (changes.fields !== undefined) merged.fields = { ...(isObject(base.fields) ? base.fields : {}), ...(changes.fields as Data) };
+      merged.fields = withAppended({ ...(isObject(base.fields) ? base.fields : {}), ...(isObject(changes.fields) ? changes.fields : {}) }, changes.append);
       if (changes.value !== undefined) merged.value = changes.value;
       break;
     case 'codemap':
