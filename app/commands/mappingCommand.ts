@@ -177,9 +177,11 @@ async function runAgainstStore(options: Record<string, string | true>, config: H
         io.err(`FAIL ${String(doc.controlId ?? doc._id)}: ${toHubError(err).message}`);
         continue;
       }
+      // A write the store refused as stale is not what the store holds.
+      const stale = new Set((doc.resources as Array<{ reference: string; outcome: string }> | undefined ?? []).filter((r) => r.outcome === 'stale').map((r) => r.reference));
       for (const r of out.resources) {
         const ref = `${r.resource.resourceType}/${r.resource.id}`;
-        if (!latest.has(ref)) latest.set(ref, r.resource);
+        if (!latest.has(ref) && !stale.has(ref)) latest.set(ref, r.resource);
       }
     }
     let unchanged = 0;
