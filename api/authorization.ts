@@ -15,7 +15,7 @@ export interface RequiredAccess {
 }
 
 /** Operations that only read, whatever their HTTP method. */
-const READ_OPERATIONS = new Set(['$everything', '$match', '$export', '$export-poll-status', '$meta']);
+const READ_OPERATIONS = new Set(['$everything', '$match', '$export', '$export-status', '$export-file', '$meta']);
 const TYPE = /^[A-Z][A-Za-z]+$/;
 
 export function requiredAccess(method: string, path: string): RequiredAccess {

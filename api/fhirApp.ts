@@ -2,9 +2,11 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { HubError } from '../hub/core/hubError.ts';
 import type { Logger } from '../hub/core/logger.ts';
 import type { PatientIndexReader } from '../hub/mpi/patientIndexReader.ts';
+import type { ExportJobStore } from '../hub/store/exportJobs.ts';
 import type { ResourceStore } from '../hub/store/resourceStore.ts';
 import type { ApiContext } from './apiContext.ts';
 import { DEFAULT_API_LIMITS, type ApiLimits } from './apiLimits.ts';
+import { bulkExportRoutes } from './bulkExportRoutes.ts';
 import { capabilityStatement, type CapabilityOptions } from './capabilityStatement.ts';
 import { everythingRoute } from './everythingRoute.ts';
 import { negotiateFormat, sendResource } from './fhirResponse.ts';
@@ -29,8 +31,8 @@ export interface FhirAppDeps {
   authenticate?: express.RequestHandler;
   /** middleware run for every request but /metadata, before authentication (auditRequests) */
   audit?: express.RequestHandler;
-  /** extra routes owned by the API itself (bulk export), mounted after auth */
-  operationRouters?: express.Router[];
+  /** where bulk export jobs are kept; without it there is no $export */
+  exportJobs?: ExportJobStore;
 }
 
 /** Body-parser failures as hub errors, so they reach the client as OperationOutcome. */
@@ -58,13 +60,13 @@ export function createFhirApp(deps: FhirAppDeps): express.Express {
   fhir.get('/metadata', (req, res) => sendResource(req, res, capabilityStatement({
     base: ctx.base, limits, authRequired: deps.authenticate !== undefined,
     ...(deps.extraOperations ? { operations: deps.extraOperations } : {}),
-    bulkExport: (deps.operationRouters?.length ?? 0) > 0,
+    bulkExport: deps.exportJobs !== undefined,
   })));
   // audit first, so refused requests are recorded too
   if (deps.audit) fhir.use(deps.audit);
   if (deps.authenticate) fhir.use(deps.authenticate);
   for (const router of deps.extraRouters ?? []) fhir.use(router);
-  for (const router of deps.operationRouters ?? []) fhir.use(router);
+  if (deps.exportJobs) fhir.use(bulkExportRoutes({ store: ctx.store, jobs: deps.exportJobs, base: ctx.base }));
   fhir.use(everythingRoute(ctx));
   fhir.use(searchRoutes(ctx));
   fhir.use(readRoutes(ctx));

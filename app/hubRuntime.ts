@@ -21,6 +21,7 @@ import { Hl7v2Normalizer } from '../hub/pipeline/hl7v2Normalizer.ts';
 import { createRecordProcessor } from '../hub/pipeline/recordProcessor.ts';
 import { fullResourceValidators } from '../hub/pipeline/fhirSchemaValidator.ts';
 import { connectMongo, type MongoConnection } from '../hub/store/mongoConnection.ts';
+import { MongoExportJobs } from '../hub/store/exportJobs.ts';
 import { MongoResourceStore } from '../hub/store/mongoResourceStore.ts';
 import { MongoSourceMessageLog } from '../hub/store/mongoSourceMessageLog.ts';
 import { createPatientIndex } from '../hub/mpi/createPatientIndex.ts';
@@ -106,7 +107,7 @@ export class HubRuntime {
     if (this.options.api !== false) {
       this.apiSecurity = await apiSecurity(config, this.mongo.db, log);
       const app = createFhirApp({
-        store: this.store, log, baseUrl: apiBaseUrl(config), ...this.apiSecurity.deps,
+        store: this.store, log, baseUrl: apiBaseUrl(config), ...this.apiSecurity.deps, exportJobs: new MongoExportJobs(this.mongo.db),
         ...(this.patientIndex ? {
           patients: this.patientIndex, extraOperations: PATIENT_INDEX_OPERATIONS,
           extraRouters: [patientIndexRoutes(this.patientIndex, apiBaseUrl(config))],

@@ -183,6 +183,11 @@ export class MongoResourceStore implements ResourceStore {
     return [...out];
   }
 
+  async *scan(type: string, query: SearchQuery): AsyncIterable<StoredResource> {
+    const cursor = this.current(type).find(toFilter(query) as Filter<CurrentDoc>, { projection: { resource: 1 } }).sort({ _id: 1 }).batchSize(1000);
+    for await (const doc of cursor) yield doc.resource;
+  }
+
   /** Indexes for the parameters clients search by most (MongoDB uses them; FerretDB may ignore them). */
   async ensureSearchIndexes(types: string[]): Promise<void> {
     for (const type of types) {

@@ -7,6 +7,8 @@ import { MongoResourceStore } from '../../hub/store/mongoResourceStore.ts';
 import type { StoredResource } from '../../hub/store/resourceStore.ts';
 import { MONGO_URL, uniqueName } from '../support/testServices.ts';
 
+type AppOptions = Partial<Omit<FhirAppDeps, 'store' | 'log' | 'baseUrl'>>;
+
 /** The FHIR API on a free port over its own database on the real MongoDB-wire server. */
 export class ApiHarness {
   readonly databaseName = uniqueName('api');
@@ -16,7 +18,8 @@ export class ApiHarness {
   server!: Server;
   base = '';
 
-  async start(options: Partial<Omit<FhirAppDeps, 'store' | 'log' | 'baseUrl'>> = {}): Promise<this> {
+  /** `options` may be built from the database, for deps that keep state there (export jobs) */
+  async start(options: AppOptions | ((db: Db) => AppOptions) = {}): Promise<this> {
     this.mongo = await new MongoClient(MONGO_URL).connect();
     this.db = this.mongo.db(this.databaseName);
     this.store = new MongoResourceStore(this.db);
@@ -24,7 +27,8 @@ export class ApiHarness {
     this.server = createServer();
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
     this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/fhir`;
-    this.server.on('request', createFhirApp({ store: this.store, log: silentLogger(), baseUrl: this.base, ...options }));
+    const deps = typeof options === 'function' ? options(this.db) : options;
+    this.server.on('request', createFhirApp({ store: this.store, log: silentLogger(), baseUrl: this.base, ...deps }));
     return this;
   }
 
