@@ -4,9 +4,10 @@ import { mappingCommand } from './commands/mappingCommand.ts';
 import { sendCommand } from './commands/sendCommand.ts';
 import { serveCommand } from './commands/serveCommand.ts';
 import { tokenCommand } from './commands/tokenCommand.ts';
+import { mpiCommand } from './commands/mpiCommand.ts';
 
 /** Every `hub` subcommand; a new one is a module under app/commands and a line here. */
-const COMMANDS: Command[] = [serveCommand, sendCommand, deadLetterCommand, tokenCommand, mappingCommand];
+const COMMANDS: Command[] = [serveCommand, sendCommand, deadLetterCommand, tokenCommand, mappingCommand, mpiCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
