@@ -1,3 +1,4 @@
+import { deterministicId } from '../core/deterministicId.ts';
 import { HubError } from '../core/hubError.ts';
 import { hl7ToFhirDate, hl7ToFhirDateTime, hl7ToFhirInstant } from '../hl7v2/hl7DateTime.ts';
 import { repetitionValue, type Hl7Repetition } from '../hl7v2/hl7Message.ts';
@@ -17,6 +18,16 @@ export interface EvalContext {
   timeZone: string;
   transformContext: TransformContext;
   warnings: string[];
+}
+
+/** Constants and variables say nothing about which thing a resource is. */
+export function isConstantExpr(e: Expr): boolean {
+  return typeof e === 'number' || typeof e === 'boolean' || (typeof e === 'object' && (e.const !== undefined || e.var !== undefined));
+}
+
+/** The id rule every resource, directive and computed reference shares. */
+export function idFromValues(type: string, values: readonly unknown[]): string {
+  return deterministicId(type, ...values.map((p) => (isEmpty(p) ? null : typeof p === 'string' ? p : JSON.stringify(p))));
 }
 
 /** Empty values are never written: no "", no {}, no [] in our FHIR. */
@@ -69,6 +80,11 @@ function base(expr: ExprObject, scope: Scope, ctx: EvalContext, where: string): 
     return ref ? { reference: ref } : undefined;
   }
   if (expr.refs !== undefined) return scope.resolveAll(expr.refs).map((reference) => ({ reference }));
+  if (expr.refTo !== undefined) {
+    const parts = expr.refTo.hash.map((e, j) => evaluate(e, scope, ctx, `${where}.refTo.hash[${j}]`));
+    if (!expr.refTo.hash.some((e, j) => !isConstantExpr(e) && !isEmpty(parts[j]))) return undefined;
+    return { reference: `${expr.refTo.type}/${idFromValues(expr.refTo.type, parts)}` };
+  }
   if (expr.each !== undefined) return evaluateEach(expr, scope, ctx, where);
   if (expr.use !== undefined) {
     const target = expr.at !== undefined ? locate(expr.at, scope) : scope;

@@ -3,10 +3,10 @@ import { deterministicId } from '../core/deterministicId.ts';
 import { HubError } from '../core/hubError.ts';
 import type { PatientDirective } from '../core/patientDirective.ts';
 import type { Hl7Message } from '../hl7v2/hl7Message.ts';
-import { applyPart, buildFields, evaluate, isEmpty, iterationScopes, test, type EvalContext } from './expressionEvaluator.ts';
+import { applyPart, buildFields, evaluate, idFromValues, isConstantExpr, isEmpty, iterationScopes, test, type EvalContext } from './expressionEvaluator.ts';
 import { familyOf, type Loaded, type MappingRegistry } from './mappingRegistry.ts';
 import {
-  isBlock, isInclude, type DirectiveSpec, type Expr, type GroupSpec, type IdRefSpec, type MessageMappingSpec, type ResourceItem, type ResourceSpec,
+  isBlock, isInclude, type DirectiveSpec, type GroupSpec, type IdRefSpec, type MessageMappingSpec, type ResourceItem, type ResourceSpec,
 } from './mappingTypes.ts';
 import { Scope, scopesPerGroup } from './segmentScope.ts';
 
@@ -82,10 +82,6 @@ function scopesFor(each: string | GroupSpec | undefined, scope: Scope): Scope[] 
   return scopesPerGroup(scope, each);
 }
 
-function isConstant(e: Expr): boolean {
-  return typeof e === 'number' || typeof e === 'boolean' || (typeof e === 'object' && (e.const !== undefined || e.var !== undefined));
-}
-
 /** Maps one parsed HL7v2 message to FHIR resources with deterministic ids. */
 export function mapHl7Message(
   message: Hl7Message,
@@ -141,9 +137,9 @@ export function mapHl7Message(
           continue;
         }
         const parts = item.id.hash.map((e, j) => evaluate(e, s, fileCtx, `${at}.id.hash[${j}]`));
-        const informative = item.id.hash.some((e, j) => !isConstant(e) && !isEmpty(parts[j]));
+        const informative = item.id.hash.some((e, j) => !isConstantExpr(e) && !isEmpty(parts[j]));
         let id = informative
-          ? deterministicId(item.type, ...parts.map((p) => (isEmpty(p) ? null : typeof p === 'string' ? p : JSON.stringify(p))))
+          ? idFromValues(item.type, parts)
           // Without identifying data the id is tied to this message: replays stay idempotent.
           : deterministicId(item.type, origin.sourceSystem, message.controlId, item.key, s.index, planned.length);
         if (!informative) warnings.push(`${from}: ${at}: no identifying value for ${item.type} "${item.key}"; id derived from the message control id`);
@@ -208,11 +204,11 @@ export function mapHl7Message(
 /** `Type/id` of a source record named by its identifying values, with the resource id rule. */
 function idReference(spec: IdRefSpec, scope: Scope, ctx: EvalContext, where: string): string | undefined {
   const parts = spec.hash.map((e, j) => evaluate(e, scope, ctx, `${where}.hash[${j}]`));
-  if (!spec.hash.some((e, j) => !isConstant(e) && !isEmpty(parts[j]))) {
+  if (!spec.hash.some((e, j) => !isConstantExpr(e) && !isEmpty(parts[j]))) {
     ctx.warnings.push(`${ctx.file}: ${where}: no identifying value; directive left out`);
     return undefined;
   }
-  return `${spec.type}/${deterministicId(spec.type, ...parts.map((p) => (isEmpty(p) ? null : typeof p === 'string' ? p : JSON.stringify(p))))}`;
+  return `${spec.type}/${idFromValues(spec.type, parts)}`;
 }
 
 function directivesFor(d: DirectiveSpec, root: Scope, ctx: EvalContext, where: string, controlId: string | undefined): PatientDirective[] {

@@ -126,6 +126,7 @@ function makeExprLinter(registry: MappingRegistry, family: string, keys: Set<str
       // Parts run inside a message mapping, so their references are checked where they are used.
       if (keys && !keys.has(key)) report(`${where}.${k}`, `"${key}" is not the key of a resource in this mapping`);
     }
+    e.refTo?.hash.forEach((x, i) => lint(x, `${where}.refTo.hash[${i}]`));
     if (e.fields) lintFields(e.fields, `${where}.fields`, lint);
     if (e.value !== undefined) lint(e.value, `${where}.value`);
     for (const k of ['first', 'concat', 'list', 'args'] as const) e[k]?.forEach((x, i) => lint(x, `${where}.${k}[${i}]`));

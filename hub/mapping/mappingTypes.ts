@@ -33,6 +33,8 @@ export interface ExprObject extends Modifiers {
   var?: string;
   ref?: string;
   refs?: string;
+  /** a reference computed with a resource's id rule, for resources created once per segment (a ROL's Practitioner) */
+  refTo?: IdRefSpec;
   each?: string;
   use?: string;
   at?: string;
