@@ -73,25 +73,22 @@ async function everything(ctx: ApiContext, req: Request, res: Response): Promise
   const refs = [id, ...sources].map((p) => ({ kind: 'entry' as const, value: `Patient/${p}` }));
   const since: IndexCriterion[] = params.since ? [{ param: '_lastUpdated', anyOf: [{ kind: 'date', prefix: 'ge', range: { lo: params.since, hi: params.since } }] }] : [];
 
-  // counts first, so a page can start anywhere in the sequence of types
-  const segments: Array<{ type: string; where: IndexCriterion[]; total: number }> = [];
+  // one query per type, paged here: on FerretDB every non-id query scans its collection, so a
+  // count-then-fetch would scan twice; one patient's records fit in memory (bounded below)
+  const all: StoredResource[] = [];
   for (const type of params.types) {
     const where: IndexCriterion[] = type === 'Patient'
       ? [{ param: '_id', anyOf: [id, ...sources].map((p) => ({ kind: 'entry', value: p })) }, ...since]
       : [{ param: PATIENT_COMPARTMENT[type]![0]!, anyOf: refs }, ...since];
-    const { total = 0 } = await ctx.store.search(type, { criteria: [], where, count: 0, total: true });
-    if (total > 0) segments.push({ type, where, total });
+    const room = ctx.limits.maxIntermediateMatches - all.length;
+    const found = await ctx.store.search(type, { criteria: [], where, count: room + 1 });
+    if (found.resources.length > room) {
+      throw new HubError('API_SEARCH_TOO_COSTLY', `Patient/${id} has more than ${ctx.limits.maxIntermediateMatches} records; narrow $everything with _type or _since`, { path: 'id', httpStatus: 422 });
+    }
+    all.push(...found.resources);
   }
-  const total = segments.reduce((n, s) => n + s.total, 0);
-  const page: StoredResource[] = [];
-  let skip = params.offset;
-  for (const seg of segments) {
-    if (page.length >= params.count) break;
-    if (skip >= seg.total) { skip -= seg.total; continue; }
-    const found = await ctx.store.search(seg.type, { criteria: [], where: seg.where, offset: skip, count: params.count - page.length });
-    page.push(...found.resources);
-    skip = 0;
-  }
+  const total = all.length;
+  const page = all.slice(params.offset, params.offset + params.count);
   res.locals.auditResources = [golden];
   sendResource(req, res, searchsetBundle({
     base: ctx.base,
