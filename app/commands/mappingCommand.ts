@@ -11,17 +11,19 @@ import { mapHl7Message, selectMapping, type MappingOutput } from '../../hub/mapp
 import { formatProblem, readMappings } from '../../hub/mapping/mappingLoader.ts';
 import type { MappingRegistry } from '../../hub/mapping/mappingRegistry.ts';
 import { byReference, diffJson, formatDifferences } from '../../hub/mapping/outputDiff.ts';
+import { mapFhirInput } from '../../hub/pipeline/fhirInputMapping.ts';
+import { fhirInputRules } from '../../hub/pipeline/fhirInputRules.ts';
 import { outputRuleViolations } from '../../hub/pipeline/outputRuleChecks.ts';
 import { connectMongo } from '../../hub/store/mongoConnection.ts';
 import { parseArgs, type Command } from './command.ts';
 
 const USAGE = `usage:
   hub mapping lint [--dir DIR] [--site SITE]
-  hub mapping test <message.hl7|folder> [--mapping ID] [--expect DIR] [--update] [--source-system SYS] [--dir DIR] [--site SITE]
+  hub mapping test <message.hl7|input.json|folder> [--mapping ID] [--expect DIR] [--update] [--source-system SYS] [--dir DIR] [--site SITE]
   hub mapping test --against-store [--mapping ID] [--limit N] [--show N]
 
 lint      validates every mapping file (schema, paths, parts, code maps, references); exit 1 on problems.
-test      maps each message and prints the FHIR output; every output must pass the rule checks
+test      maps each message (HL7v2, or FHIR input as .json) and prints the FHIR output; every output must pass the rule checks
           (ids unique, references resolve, no empty elements, FHIR R4 schema). --expect DIR compares
           with DIR/<name>.expected.json and prints a diff (--update rewrites them); exit 1 on any
           violation or difference.
@@ -61,7 +63,7 @@ export function goldenView(out: MappingOutput): Record<string, unknown> & { reso
 function messageFiles(target: string): string[] {
   if (!existsSync(target)) throw new HubError('CLI_ARGUMENT_INVALID', `${target} does not exist`);
   if (!statSync(target).isDirectory()) return [target];
-  return readdirSync(target).filter((f) => /\.(hl7|txt|er7)$/i.test(f)).sort().map((f) => path.join(target, f));
+  return readdirSync(target).filter((f) => /\.(hl7|txt|er7)$/i.test(f) || (/\.json$/i.test(f) && !f.endsWith('.expected.json'))).sort().map((f) => path.join(target, f));
 }
 
 function mapRaw(raw: Buffer, registry: MappingRegistry, config: HubConfig, sourceSystem: string, mappingId: string | undefined): MappingOutput {
@@ -73,6 +75,20 @@ function mapRaw(raw: Buffer, registry: MappingRegistry, config: HubConfig, sourc
   return mapHl7Message(message, { sourceSystem, connectorId: 'mapping-test', receivedAt: new Date(0).toISOString() }, registry, {
     timeZone: config.site.timeZone, identifierSystemBase: config.site.identifierSystemBase, siteName: config.site.name,
   }, chosen);
+}
+
+/** FHIR input (a Bundle or one resource from an upstream server) through the same normalisation the pipeline applies. */
+function fhirView(text: string, registry: MappingRegistry, config: HubConfig, sourceSystem: string): ReturnType<typeof goldenView> {
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch (err) {
+    throw new HubError('FHIR_INPUT_INVALID', `not JSON: ${(err as Error).message}`);
+  }
+  const out = mapFhirInput(input, { sourceSystem }, fhirInputRules(registry), {
+    timeZone: config.site.timeZone, identifierSystemBase: config.site.identifierSystemBase, siteName: config.site.name,
+  });
+  return { mapping: `${out.mappingId}@${out.mappingVersion}`, ...(out.eventTime ? { eventTime: out.eventTime } : {}), resources: out.resources.map((r) => r.resource) };
 }
 
 export async function runMappingLint(args: string[], config: HubConfig, io: Io = stdio): Promise<number> {
@@ -107,7 +123,9 @@ export async function runMappingTest(args: string[], config: HubConfig, io: Io =
     const name = path.basename(file);
     let view: ReturnType<typeof goldenView>;
     try {
-      view = goldenView(mapRaw(readFileSync(file), registry, config, sourceSystem, option(options, 'mapping')));
+      view = /\.json$/i.test(file)
+        ? fhirView(readFileSync(file, 'utf8'), registry, config, sourceSystem)
+        : goldenView(mapRaw(readFileSync(file), registry, config, sourceSystem, option(options, 'mapping')));
     } catch (err) {
       io.err(`FAIL ${name}: ${toHubError(err).code}: ${toHubError(err).message}`);
       failed += 1;

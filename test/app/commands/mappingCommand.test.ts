@@ -101,6 +101,15 @@ describe('hub mapping test', () => {
     expect(printed.mapping).to.equal('hl7v2/messages/ADT_A11@1');
   });
 
+  it('normalises FHIR input (.json) through the same rules and checks', async () => {
+    const c = capture();
+    const file = path.join(PROJECT_ROOT, 'test', 'fixtures', 'mapping', 'fhir', 'transaction-patient-encounter-observation.json');
+    expect(await runMappingTest([file, '--source-system', 'EMR'], config, c.io), c.err.join('\n')).to.equal(0);
+    const printed = JSON.parse(c.out.join('\n')) as { mapping: string; resources: Array<{ resourceType: string }> };
+    expect(printed.mapping).to.match(/^fhir\/codemaps@/);
+    expect(printed.resources.map((r) => r.resourceType)).to.include.members(['Patient', 'Encounter', 'Observation']);
+  });
+
   it('fails on rule violations even without golden files', async () => {
     const dir = path.join(work, 'mappings');
     cpSync(path.join(PROJECT_ROOT, 'mappings'), dir, { recursive: true });
