@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { HubError } from '../hub/core/hubError.ts';
 import { fhirDateRange } from '../hub/store/fhirDateRange.ts';
-import type { IndexCriterion, StoredResource } from '../hub/store/resourceStore.ts';
+import type { StoredResource } from '../hub/store/resourceStore.ts';
 import { PATIENT_COMPARTMENT } from '../hub/store/searchParameterTable.ts';
 import type { ApiContext } from './apiContext.ts';
 import { readableTypes } from './authorization.ts';
@@ -71,21 +71,23 @@ async function everything(ctx: ApiContext, req: Request, res: Response): Promise
   if (!golden) throw new HubError('API_RESOURCE_NOT_FOUND', `Patient/${id} is not known`, { path: 'id' });
   const sources = (await ctx.patients.sourcesOf(id)).filter((s) => s !== id);
   const refs = [id, ...sources].map((p) => ({ kind: 'entry' as const, value: `Patient/${p}` }));
-  const since: IndexCriterion[] = params.since ? [{ param: '_lastUpdated', anyOf: [{ kind: 'date', prefix: 'ge', range: { lo: params.since, hi: params.since } }] }] : [];
 
-  // one query per type, paged here: on FerretDB every non-id query scans its collection, so a
-  // count-then-fetch would scan twice; one patient's records fit in memory (bounded below)
+  // by id through the store's patient postings: on FerretDB any other query scans a whole
+  // collection. One patient's records fit in memory (bounded below), so paging is done here.
   const all: StoredResource[] = [];
+  const sinceTime = params.since;
+  const changedSince = (r: StoredResource): boolean => !sinceTime || (r.meta?.lastUpdated ?? '') >= sinceTime;
   for (const type of params.types) {
-    const where: IndexCriterion[] = type === 'Patient'
-      ? [{ param: '_id', anyOf: [id, ...sources].map((p) => ({ kind: 'entry', value: p })) }, ...since]
-      : [{ param: PATIENT_COMPARTMENT[type]![0]!, anyOf: refs }, ...since];
     const room = ctx.limits.maxIntermediateMatches - all.length;
-    const found = await ctx.store.search(type, { criteria: [], where, count: room + 1 });
-    if (found.resources.length > room) {
+    const found = type === 'Patient'
+      ? await ctx.store.readMany('Patient', [id, ...sources])
+      : await ctx.store.inPatientCompartment(type, refs.map((r) => r.value));
+    const kept = found.filter(changedSince);
+    kept.sort((a, b) => (a.id === id ? -1 : b.id === id ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (kept.length > room) {
       throw new HubError('API_SEARCH_TOO_COSTLY', `Patient/${id} has more than ${ctx.limits.maxIntermediateMatches} records; narrow $everything with _type or _since`, { path: 'id', httpStatus: 422 });
     }
-    all.push(...found.resources);
+    all.push(...kept);
   }
   const total = all.length;
   const page = all.slice(params.offset, params.offset + params.count);

@@ -6,6 +6,7 @@ import type {
 } from './resourceStore.ts';
 import { searchIndexFor, type SearchIndex } from './searchIndex.ts';
 import { indexFilter, sortKeysFor, sortSpec } from './mongoSearchFilter.ts';
+import { PatientPostings } from './patientPostings.ts';
 import { searchParamsOf } from './searchParameterTable.ts';
 
 export interface CurrentDoc {
@@ -66,8 +67,11 @@ export function firstVersionDocument(resource: StoredResource, at: Date): Curren
  */
 export class MongoResourceStore implements ResourceStore {
   private readonly indexed = new Set<string>();
+  private readonly postings: PatientPostings;
 
-  constructor(private readonly db: Db, private readonly now: () => Date = () => new Date()) {}
+  constructor(private readonly db: Db, private readonly now: () => Date = () => new Date()) {
+    this.postings = new PatientPostings(db);
+  }
 
   private current(type: string): Collection<CurrentDoc> {
     if (!TYPE_NAME.test(type)) throw new HubError('STORE_TYPE_INVALID', `"${type}" is not a resource type`);
@@ -130,6 +134,7 @@ export class MongoResourceStore implements ResourceStore {
         { id: resource.id, versionId, lastUpdated, resource: stored },
         { upsert: true },
       );
+      await this.postings.update(type, resource.id, existing?.search, search);
       return { outcome: existing ? 'updated' : 'created', versionId: String(versionId), lastUpdated: lastUpdated.toISOString() };
     }
     throw new HubError('STORE_WRITE_CONFLICT', `${type}/${resource.id} kept changing under ${MAX_WRITE_ATTEMPTS} write attempts`);
@@ -164,9 +169,9 @@ export class MongoResourceStore implements ResourceStore {
   }
 
   async readMany(type: string, ids: string[]): Promise<StoredResource[]> {
-    if (ids.length === 0) return [];
-    const docs = await this.current(type).find({ _id: { $in: [...new Set(ids)] } }, { projection: { resource: 1 } }).toArray();
-    return docs.map((d) => d.resource);
+    // one lookup per id: FerretDB v1 serves `_id` equality from its key but scans for `$in`
+    const docs = await Promise.all([...new Set(ids)].map((id) => this.current(type).findOne({ _id: id }, { projection: { resource: 1 } })));
+    return docs.filter((d): d is NonNullable<typeof d> => d !== null).map((d) => d.resource);
   }
 
   async entriesOf(type: string, query: SearchQuery, param: string, limit: number): Promise<string[]> {
@@ -181,6 +186,13 @@ export class MongoResourceStore implements ResourceStore {
       }
     }
     return [...out];
+  }
+
+  /** Resources of `type` in the compartment of any of the Patients (`Patient/<id>`), read by id. */
+  async inPatientCompartment(type: string, patientRefs: string[]): Promise<StoredResource[]> {
+    const ids = await this.postings.idsFor(type, patientRefs);
+    const docs = await Promise.all(ids.map((id) => this.current(type).findOne({ _id: id }, { projection: { resource: 1 } })));
+    return docs.filter((d): d is NonNullable<typeof d> => d !== null).map((d) => d.resource).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async *scan(type: string, query: SearchQuery): AsyncIterable<StoredResource> {
@@ -207,6 +219,7 @@ export class MongoResourceStore implements ResourceStore {
     for await (const doc of coll.find({ $or: [{ searchVersion: { $exists: false } }, { searchVersion: { $ne: SEARCH_INDEX_VERSION } }] })) {
       const search = searchIndexFor(doc.resource);
       await coll.updateOne({ _id: doc._id, versionId: doc.versionId }, { $set: { search, sortKey: sortKeysFor(search), searchVersion: SEARCH_INDEX_VERSION } });
+      await this.postings.update(type, doc._id, undefined, search);
       n += 1;
     }
     return n;

@@ -85,6 +85,8 @@ export interface ResourceStore {
   readMany(type: string, ids: string[]): Promise<StoredResource[]>;
   /** distinct index entries of one parameter over the matches (e.g. the Patients a set of Encounters names); at most `limit` */
   entriesOf(type: string, query: SearchQuery, param: string, limit: number): Promise<string[]>;
+  /** resources of a Patient-compartment type that name any of the Patients (`Patient/<id>`), in id order */
+  inPatientCompartment(type: string, patientRefs: string[]): Promise<StoredResource[]>;
   /** every match, in id order, fetched in batches (bulk export) */
   scan(type: string, query: SearchQuery): AsyncIterable<StoredResource>;
 }

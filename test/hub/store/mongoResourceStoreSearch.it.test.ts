@@ -52,4 +52,20 @@ describe('MongoResourceStore search entries (real FerretDB)', function () {
     expect((await db.collection('Patient').findOne({ _id: 'legacy' as never }))!.searchVersion).to.equal(SEARCH_INDEX_VERSION);
     expect(await store.reindex('Patient')).to.equal(0);
   });
+
+  it('keeps the patient postings in step when a resource moves to another Patient', async () => {
+    const obs = (subject: string): StoredResource => ({ resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${subject}` } } as StoredResource);
+    await store.write({ resource: obs('a') });
+    expect((await store.inPatientCompartment('Observation', ['Patient/a'])).map((r) => r.id)).to.deep.equal(['o1']);
+    await store.write({ resource: obs('b') });
+    expect(await store.inPatientCompartment('Observation', ['Patient/a'])).to.have.length(0);
+    expect((await store.inPatientCompartment('Observation', ['Patient/a', 'Patient/b'])).map((r) => r.id)).to.deep.equal(['o1']);
+  });
+
+  it('rebuilds patient postings when reindexing documents written without them', async () => {
+    await db.collection('Encounter').insertOne({ _id: 'e-legacy' as never, resource: { resourceType: 'Encounter', id: 'e-legacy', status: 'finished', class: { code: 'IMP' }, subject: { reference: 'Patient/legacy' } }, versionId: 1, lastUpdated: new Date(), contentHash: 'x' });
+    expect(await store.inPatientCompartment('Encounter', ['Patient/legacy'])).to.have.length(0);
+    await store.reindex('Encounter');
+    expect((await store.inPatientCompartment('Encounter', ['Patient/legacy'])).map((r) => r.id)).to.deep.equal(['e-legacy']);
+  });
 });
