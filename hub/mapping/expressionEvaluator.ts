@@ -242,12 +242,25 @@ function present(expr: Expr, scope: Scope, ctx: EvalContext, where: string): boo
   return !isEmpty(evaluate(expr, scope, ctx, `${where}.when`));
 }
 
+/** Case-insensitive lookups ask every table many times per message: index each table once. */
+const lowerCaseIndexes = new WeakMap<Record<string, unknown>, Map<string, unknown>>();
+function lowerCaseIndex(table: Record<string, unknown>): Map<string, unknown> {
+  let index = lowerCaseIndexes.get(table);
+  if (!index) {
+    index = new Map();
+    for (const [k, v] of Object.entries(table)) if (!index.has(k.toLowerCase())) index.set(k.toLowerCase(), v);
+    lowerCaseIndexes.set(table, index);
+  }
+  return index;
+}
+
 function lookup(table: Record<string, unknown>, fallback: unknown, caseSensitive: boolean, value: unknown, ctx: EvalContext, where: string, what: string): unknown {
   const key = String(value);
   if (Object.hasOwn(table, key)) return table[key];
   if (!caseSensitive) {
+    const lowered = lowerCaseIndex(table);
     const lower = key.toLowerCase();
-    for (const [k, v] of Object.entries(table)) if (k.toLowerCase() === lower) return v;
+    if (lowered.has(lower)) return lowered.get(lower);
   }
   if (fallback !== undefined) return fallback;
   ctx.warnings.push(`${ctx.file}: ${where}: "${key}" is not in ${what}; value left out`);

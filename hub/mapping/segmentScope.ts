@@ -27,9 +27,29 @@ export class Scope {
     return new Scope(this.segments, this, this.current, repetition, index);
   }
 
+  /** segments by name, built on first use: a 120-OBX group is searched for PID once per read otherwise */
+  private byName: Map<string, Hl7Segment[]> | undefined;
+
+  private named(name: string): Hl7Segment[] | undefined {
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const seg of this.segments) {
+        const list = this.byName.get(seg.name);
+        if (list) list.push(seg);
+        else this.byName.set(seg.name, [seg]);
+      }
+    }
+    return this.byName.get(name);
+  }
+
   findSegment(name: string, occurrence = 0): Hl7Segment | undefined {
     for (let s: Scope | undefined = this; s; s = s.parent) {
       if (occurrence === 0 && s.current?.name === name) return s.current;
+      if (s.segments.length > 8) {
+        const hit = s.named(name)?.[occurrence];
+        if (hit) return hit;
+        continue;
+      }
       let seen = 0;
       for (const seg of s.segments) {
         if (seg.name !== name) continue;
