@@ -62,6 +62,7 @@ export function readMappings(dir: string, site?: string): LoadedMappings {
   const validate = schemaValidator('mapping.schema.json');
   const sitesDir = path.join(dir, 'sites');
   const entries = new Map<string, { file: string; data: Record<string, unknown> }>();
+  const parsed = new Map<string, { doc: Document; counter: LineCounter }>();
 
   const load = (root: string, files: string[]) => {
     for (const full of files) {
@@ -74,6 +75,7 @@ export function readMappings(dir: string, site?: string): LoadedMappings {
         for (const e of doc.errors) problems.push({ file, line: e.linePos?.[0]?.line, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
         continue;
       }
+      parsed.set(file, { doc, counter });
       const data = doc.toJS() as unknown;
       if (!validate(data)) {
         // `oneOf` over expression forms reports every branch; keep the most specific messages.
@@ -132,7 +134,12 @@ export function readMappings(dir: string, site?: string): LoadedMappings {
     else if (spec.kind === 'codemap') registry.codemaps.set(id, { spec: spec as unknown as CodemapSpec, file });
     else if (spec.kind === 'group') registry.groups.set(id, { spec: spec as unknown as GroupPartSpec, file });
   }
-  problems.push(...lintRegistry(registry));
+  // Lint problems name a path in the file; find its line as for schema problems.
+  for (const p of lintRegistry(registry)) {
+    const source = parsed.get(p.file);
+    const line = source && p.path ? lineOf(source.doc, source.counter, p.path) : undefined;
+    problems.push(line ? { ...p, line } : p);
+  }
   return { registry, problems };
 }
 

@@ -35,8 +35,8 @@ describe('hub mapping lint', () => {
     const c = capture();
     expect(await runMappingLint(['--dir', dir], config, c.io)).to.equal(1);
     const text = c.err.join('\n');
-    expect(text).to.contain('hl7v2/messages/ADT_A02.yaml: resources[2].id.hash[0]: "PID-3.x" is not an HL7 path');
-    expect(text).to.contain('hl7v2/messages/ADT_A02.yaml: resources[2].fields.gender.codemap: unknown codemap "no-such-map"');
+    expect(text).to.contain('hl7v2/messages/ADT_A02.yaml:14: resources[2].id.hash[0]: "PID-3.x" is not an HL7 path');
+    expect(text).to.contain('hl7v2/messages/ADT_A02.yaml:15: resources[2].fields.gender.codemap: unknown codemap "no-such-map"');
   });
 
   it('reports a schema error with its line number', async () => {
