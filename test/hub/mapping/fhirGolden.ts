@@ -7,9 +7,9 @@ import { parseHl7 } from '../../../hub/hl7v2/hl7Parser.ts';
 import { mapHl7Message, type MappingOutput } from '../../../hub/mapping/mappingEngine.ts';
 import { readMappings } from '../../../hub/mapping/mappingLoader.ts';
 import type { MappingRegistry } from '../../../hub/mapping/mappingRegistry.ts';
-import { outputRuleViolations } from './fhirOutputRules.ts';
+import { outputRuleViolations } from '../../../hub/pipeline/outputRuleChecks.ts';
 
-/** Golden-file support for engineer B's mapping tests: fixtures under test/fixtures/mapping/<area>/. */
+/** Golden-file support for the LIS, PACS, scheduling, document, immunization and FHIR-input mapping tests: fixtures under test/fixtures/mapping/<area>/. */
 
 export const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'mapping');
 export const SETTINGS = { timeZone: 'Asia/Shanghai', identifierSystemBase: 'urn:hub:identifier' };

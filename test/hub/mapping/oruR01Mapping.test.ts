@@ -8,7 +8,7 @@ import { mapHl7Message } from '../../../hub/mapping/mappingEngine.ts';
 import { readMappings } from '../../../hub/mapping/mappingLoader.ts';
 import type { DiagnosticReport, ImagingStudy, Observation, Patient, Specimen } from 'fhir/r4.js';
 import { parseReferenceRange } from '../../../hub/mapping/valueTransforms.ts';
-import { outputRuleViolations } from './fhirOutputRules.ts';
+import { outputRuleViolations } from '../../../hub/pipeline/outputRuleChecks.ts';
 import { expectGolden, fixtureText, mapText, resourcesOf, SETTINGS } from './fhirGolden.ts';
 
 const LRI = 'LRI_2.0-NG_CBC_Typ_Message.hl7';
