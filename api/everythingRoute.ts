@@ -66,28 +66,33 @@ async function everything(ctx: ApiContext, req: Request, res: Response): Promise
   const params = paramsOf(ctx, pairs);
   // the patient 360 shows only what the token may read
   params.types = readableTypes(res, params.types);
-  await refuseMergedPatient(ctx, res, 'Patient', id);
-  const golden = await ctx.store.read('Patient', id);
+  // the merge check, the golden record and its sources are independent reads: side by side
+  const [, golden, linked] = await Promise.all([
+    refuseMergedPatient(ctx, res, 'Patient', id), ctx.store.read('Patient', id), ctx.patients.sourcesOf(id),
+  ]);
   if (!golden) throw new HubError('API_RESOURCE_NOT_FOUND', `Patient/${id} is not known`, { path: 'id' });
-  const sources = (await ctx.patients.sourcesOf(id)).filter((s) => s !== id);
-  const refs = [id, ...sources].map((p) => ({ kind: 'entry' as const, value: `Patient/${p}` }));
+  const sources = linked.filter((s) => s !== id);
+  const refs = [id, ...sources].map((p) => `Patient/${p}`);
 
   // by id through the store's patient postings: on FerretDB any other query scans a whole
   // collection. One patient's records fit in memory (bounded below), so paging is done here.
-  const all: StoredResource[] = [];
+  // Every type is fetched at once; the sum is checked against the limit afterwards.
   const sinceTime = params.since;
   const changedSince = (r: StoredResource): boolean => !sinceTime || (r.meta?.lastUpdated ?? '') >= sinceTime;
-  for (const type of params.types) {
-    const room = ctx.limits.maxIntermediateMatches - all.length;
+  const perType = await Promise.all(params.types.map(async (type) => {
     const found = type === 'Patient'
-      ? await ctx.store.readMany('Patient', [id, ...sources])
-      : await ctx.store.inPatientCompartment(type, refs.map((r) => r.value));
+      ? [golden, ...(sources.length ? await ctx.store.readMany('Patient', sources) : [])]
+      : await ctx.store.inPatientCompartment(type, refs);
     const kept = found.filter(changedSince);
     kept.sort((a, b) => (a.id === id ? -1 : b.id === id ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    if (kept.length > room) {
+    return kept;
+  }));
+  const all: StoredResource[] = [];
+  for (const kept of perType) {
+    all.push(...kept);
+    if (all.length > ctx.limits.maxIntermediateMatches) {
       throw new HubError('API_SEARCH_TOO_COSTLY', `Patient/${id} has more than ${ctx.limits.maxIntermediateMatches} records; narrow $everything with _type or _since`, { path: 'id', httpStatus: 422 });
     }
-    all.push(...kept);
   }
   const total = all.length;
   const page = all.slice(params.offset, params.offset + params.count);

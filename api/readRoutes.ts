@@ -69,8 +69,8 @@ export function readRoutes(ctx: ApiContext): express.Router {
   router.get('/:type/:id', wrap(async (req, res) => {
     const { type, id } = req.params as { type: string; id: string };
     checkTypeAndId(type, id);
-    await refuseMergedPatient(ctx, res, type, id);
-    const resource = await ctx.store.read(type, id);
+    // side by side: with a patient index the merge check is a database read of its own
+    const [, resource] = await Promise.all([refuseMergedPatient(ctx, res, type, id), ctx.store.read(type, id)]);
     if (!resource) throw new HubError('API_RESOURCE_NOT_FOUND', `${type}/${id} is not known`, { path: 'id' });
     res.locals.auditResources = [resource];
     sendVersioned(req, res, resource);
