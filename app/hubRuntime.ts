@@ -23,6 +23,7 @@ import { fullResourceValidators } from '../hub/pipeline/fhirSchemaValidator.ts';
 import { connectMongo, type MongoConnection } from '../hub/store/mongoConnection.ts';
 import { MongoExportJobs } from '../hub/store/exportJobs.ts';
 import { MongoResourceStore } from '../hub/store/mongoResourceStore.ts';
+import { SEARCHABLE_TYPES } from '../hub/store/searchParameterTable.ts';
 import { MongoSourceMessageLog } from '../hub/store/mongoSourceMessageLog.ts';
 import { createPatientIndex } from '../hub/mpi/createPatientIndex.ts';
 import { patientIndexHook } from '../hub/mpi/patientIndexHook.ts';
@@ -71,9 +72,10 @@ export class HubRuntime {
 
     this.mongo = await connectMongo(config.mongo.url, config.mongo.database);
     this.store = new MongoResourceStore(this.mongo.db);
-    const mpi = (config as HubConfig & { mpi?: { enabled?: boolean; rulesFile?: string } }).mpi;
-    if (mpi?.enabled !== false) {
-      this.patientIndex = await createPatientIndex({ db: this.mongo.db, store: this.store, log, rulesFile: path.resolve(PROJECT_ROOT, mpi?.rulesFile ?? 'config/mpi-rules.yaml') });
+    // MongoDB uses these for search; FerretDB creates them without using them. Idempotent, ~0.3 s.
+    await this.store.ensureSearchIndexes(SEARCHABLE_TYPES);
+    if (config.mpi.enabled) {
+      this.patientIndex = await createPatientIndex({ db: this.mongo.db, store: this.store, log, rulesFile: path.resolve(PROJECT_ROOT, config.mpi.rulesFile) });
     }
 
     if (this.options.pipeline !== false) {

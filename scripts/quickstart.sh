@@ -34,10 +34,14 @@ node bin/hub.mjs send examples --port "$MLLP_PORT"
 node bin/hub.mjs send examples/lis --port 2576
 node bin/hub.mjs send examples/pacs --port 2577
 
+TOKEN=$(node bin/hub.mjs token --scope 'system/*.read')
 cat <<MSG
 
 The hub is running.
-  FHIR API:     http://127.0.0.1:$API_PORT/fhir   (try: curl 'http://127.0.0.1:$API_PORT/fhir/Patient?identifier=MRN100001')
+  FHIR API:     http://127.0.0.1:$API_PORT/fhir   (bearer token required; a dev token valid for an hour:)
+    TOKEN=$TOKEN
+    curl -H "Authorization: Bearer \$TOKEN" 'http://127.0.0.1:$API_PORT/fhir/Patient?_tag=urn:hub:mdm|GOLDEN_RECORD'
+    (one golden Patient per person; more tokens: node bin/hub.mjs token --scope 'system/*.read')
   MLLP:         HIS 127.0.0.1:$MLLP_PORT, LIS :2576, PACS :2577   (send more: node bin/hub.mjs send <file.hl7> --port P)
   Hub log:      .services/logs/hub.log
 Press Ctrl-C to stop.

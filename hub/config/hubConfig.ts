@@ -28,6 +28,7 @@ export interface HubConfig {
   api: { host: string; port: number; baseUrl?: string; /** api/apiLimits.ts names the keys; the schema checks them */ limits?: Record<string, number> };
   auth?: AuthConfig;
   pipeline: { groupId: string; batchSize: number };
+  mpi: { enabled: boolean; rulesFile: string };
   mappings: { dir: string; site?: string };
   log: { level: string };
   connectors: ConnectorConfig[];

@@ -42,6 +42,7 @@ describe('ADT^A01 from MLLP to the FHIR API, through real Kafka and MongoDB', fu
     return (await getJson<Bundle>(`${runtime.apiUrl()}/Encounter?patient=${patientId}`)).body;
   }
 
+  const GOLDEN_TAG = encodeURIComponent('urn:hub:mdm|GOLDEN_RECORD');
   let patientId = '';
 
   it('answers AA only after the message is in Kafka, and the Patient becomes readable over HTTP', async () => {
@@ -49,7 +50,7 @@ describe('ADT^A01 from MLLP to the FHIR API, through real Kafka and MongoDB', fu
     expect(ackCode(ack)).to.deep.equal({ code: 'AA', controlId: 'HIS000001' });
 
     const patients = await eventually(async () => {
-      const b = (await getJson<Bundle>(`${runtime.apiUrl()}/Patient?identifier=MRN100001`)).body;
+      const b = (await getJson<Bundle>(`${runtime.apiUrl()}/Patient?identifier=MRN100001&_tag:not=${GOLDEN_TAG}`)).body;
       return b.entry?.length ? b : undefined;
     }, 30_000, 'the patient to be stored');
     expect(patients.entry).to.have.length(1);
@@ -63,6 +64,23 @@ describe('ADT^A01 from MLLP to the FHIR API, through real Kafka and MongoDB', fu
     expect(patient.identifier?.find((i) => i.value === 'MRN100001')?.system).to.equal('urn:oid:2.16.840.1.113883.19.5');
     expect(patient.meta?.versionId).to.equal('1');
     expect(patient.meta?.source).to.equal('urn:hub:identifier/source/HIS#HIS000001');
+  });
+
+  it('derives one golden Patient for the person, which patient searches resolve to the source record', async () => {
+    const golden = await eventually(async () => {
+      const b = (await getJson<Bundle>(`${runtime.apiUrl()}/Patient?identifier=MRN100001&_tag=${GOLDEN_TAG}`)).body;
+      return b.entry?.length ? b : undefined;
+    }, 30_000, 'the golden patient');
+    expect(golden.entry).to.have.length(1);
+    const goldenPatient = golden.entry![0]!.resource as Patient;
+    expect(goldenPatient.id).to.not.equal(patientId);
+    expect(goldenPatient.name?.[0]?.family).to.equal('张');
+    expect(goldenPatient.birthDate).to.equal('1990-03-07');
+    const encounters = await eventually(async () => {
+      const b = await searchEncounters(goldenPatient.id!);
+      return b.entry?.length ? b : undefined;
+    }, 20_000, 'encounters by the golden id');
+    expect((encounters.entry![0]!.resource as Encounter).subject?.reference).to.equal(`Patient/${patientId}`);
   });
 
   it('serves the Encounter by patient search with the admission values', async () => {
@@ -91,7 +109,8 @@ describe('ADT^A01 from MLLP to the FHIR API, through real Kafka and MongoDB', fu
       return n >= 1 && entry && (entry.position as { offset: number }).offset >= 1 ? true : undefined;
     }, 30_000, 'the second message to be processed');
 
-    expect(await db.collection('Patient').countDocuments({})).to.equal(1);
+    // the source record and its golden record, nothing more
+    expect(await db.collection('Patient').countDocuments({})).to.equal(2);
     expect(await db.collection('Encounter').countDocuments({})).to.equal(1);
     const { body: patient } = await getJson<Patient>(`${runtime.apiUrl()}/Patient/${patientId}`);
     expect(patient.meta?.versionId).to.equal('1'); // identical content: no new version
