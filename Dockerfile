@@ -22,6 +22,6 @@ COPY mappings ./mappings
 COPY schemas ./schemas
 COPY config ./config
 USER node
-EXPOSE 8080 2575
+EXPOSE 8080 2575 2576 2577 2580 2590
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/hub.mjs"]
 CMD ["serve"]

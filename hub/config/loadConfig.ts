@@ -34,10 +34,15 @@ function isObject(v: unknown): v is Json {
 }
 
 /** Deep merge where objects merge and everything else (arrays included) replaces. */
+/**
+ * JSON Merge Patch (RFC 7396) semantics: objects merge key by key, anything else replaces, and
+ * `null` removes a default (e.g. a site file drops `auth.devSecret`).
+ */
 export function mergeConfig(base: Json, over: Json): Json {
   const out: Json = { ...base };
   for (const [k, v] of Object.entries(over)) {
-    out[k] = isObject(v) && isObject(out[k]) ? mergeConfig(out[k] as Json, v) : v;
+    if (v === null) delete out[k];
+    else out[k] = isObject(v) && isObject(out[k]) ? mergeConfig(out[k] as Json, v) : v;
   }
   return out;
 }

@@ -47,6 +47,16 @@ describe('loadConfig', () => {
     expect(config.site.timeZone).to.equal('Asia/Shanghai');
   });
 
+  it('removes a default that a site file sets to null, as in a JSON merge patch', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hubcfg-'));
+    const file = path.join(dir, 'site.yaml');
+    writeFileSync(file, 'auth:\n  devSecret: null\n  jwksUrl: https://idp.example.org/jwks\n');
+    const config = loadConfig({ env: { HUB_CONFIG: file } });
+    expect(config.auth).to.not.have.property('devSecret');
+    expect(config.auth?.jwksUrl).to.equal('https://idp.example.org/jwks');
+    expect(config.auth?.issuer).to.equal('urn:hub:dev-issuer');
+  });
+
   it('stops with a message naming the bad key when a value has the wrong type', () => {
     const err = configError(() => loadConfig({ env: { HUB_API_PORT: 'eighty' } }));
     expect(err.code).to.equal('CONFIG_INVALID');
