@@ -10,6 +10,8 @@ import { readBody } from '../hl7v2-http/httpBody.ts';
 import { decodeContent } from './contentEncoding.ts';
 import { fhirRouteOf } from './fhirRoute.ts';
 import { pushCapabilityStatement } from './pushCapabilityStatement.ts';
+import { closeHttpServer } from '../httpServerShutdown.ts';
+import { listenerHealth } from '../listenerHealth.ts';
 
 /** `definitions.fhirHttpOptions` in schemas/config.schema.json; defaults come from there. */
 export interface FhirHttpOptions {
@@ -21,7 +23,6 @@ export interface FhirHttpOptions {
 
 /** `application/json+fhir` is the DSTU2 name some older senders still use. */
 const ACCEPTED_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
-const DEGRADED_FOR_MS = 30_000;
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 /**
@@ -151,9 +152,7 @@ export class FhirHttpConnector implements Connector {
   }
 
   health(): ConnectorHealth {
-    if (!this.server?.listening) return { status: 'down', detail: 'not listening' };
-    if (Date.now() - this.intake.lastStoreFailure < DEGRADED_FOR_MS) return { status: 'degraded', detail: 'Kafka refused or timed out writes in the last 30 s' };
-    return { status: 'up' };
+    return listenerHealth(Boolean(this.server?.listening), this.intake.lastStoreFailure);
   }
 
   metrics(): Record<string, number> {
@@ -164,10 +163,7 @@ export class FhirHttpConnector implements Connector {
     if (!this.server) return;
     const server = this.server;
     this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), this.options.stopGraceMs).unref();
-    await closed;
+    await closeHttpServer(server, this.options.stopGraceMs);
     this.ctx.log.info({ connector: this.id }, 'FHIR HTTP listener stopped');
   }
 }

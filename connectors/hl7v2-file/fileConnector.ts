@@ -10,6 +10,7 @@ import { intakeFor } from '../hl7v2/intakeFor.ts';
 import { archiveFolder, moveFile, moveToError } from './fileDisposal.ts';
 import { DirectoryLock } from './directoryLock.ts';
 import { FileIngestJournal, type FileProgress } from './fileIngestJournal.ts';
+import { recentStoreFailure } from '../listenerHealth.ts';
 
 /** `definitions.hl7v2FileOptions` in schemas/config.schema.json; defaults come from there. */
 export interface FileOptions {
@@ -34,7 +35,6 @@ export interface FileOptions {
   defaultCharset?: string;
 }
 
-const DEGRADED_FOR_MS = 30_000;
 
 function globToRegExp(glob: string): RegExp {
   const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
@@ -257,7 +257,7 @@ export class FileConnector implements Connector {
   health(): ConnectorHealth {
     if (!this.running) return { status: 'down', detail: 'not running' };
     if (this.lastScanError) return { status: 'down', detail: `cannot list ${this.inbox}: ${this.lastScanError}` };
-    if (Date.now() - this.intake.lastStoreFailure < DEGRADED_FOR_MS) return { status: 'degraded', detail: 'Kafka refused writes in the last 30 s; files wait in the inbox' };
+    if (recentStoreFailure(this.intake.lastStoreFailure)) return { status: 'degraded', detail: 'Kafka refused writes in the last 30 s; files wait in the inbox' };
     return { status: 'up' };
   }
 

@@ -11,6 +11,8 @@ import type { Connector, ConnectorContext, ConnectorHealth, ConnectorKind } from
 import type { Hl7v2Intake, IntakeResult } from '../hl7v2/hl7v2Intake.ts';
 import { intakeFor } from '../hl7v2/intakeFor.ts';
 import { readBody } from './httpBody.ts';
+import { closeHttpServer } from '../httpServerShutdown.ts';
+import { listenerHealth } from '../listenerHealth.ts';
 
 /** `definitions.hl7v2HttpOptions` in schemas/config.schema.json; defaults come from there. */
 export interface HttpOptions {
@@ -27,7 +29,6 @@ export interface HttpOptions {
 }
 
 const ACCEPTED_TYPES = ['x-application/hl7-v2+er7', 'application/hl7-v2', 'application/hl7-v2+er7', 'text/plain', 'application/edi-hl7', 'application/octet-stream'];
-const DEGRADED_FOR_MS = 30_000;
 
 /**
  * HL7v2 over HTTP on its own listener (its own port, so hospital feeds and the CRM-facing FHIR
@@ -167,9 +168,7 @@ export class HttpConnector implements Connector {
   }
 
   health(): ConnectorHealth {
-    if (!this.server?.listening) return { status: 'down', detail: 'not listening' };
-    if (Date.now() - this.intake.lastStoreFailure < DEGRADED_FOR_MS) return { status: 'degraded', detail: 'Kafka refused or timed out writes in the last 30 s' };
-    return { status: 'up' };
+    return listenerHealth(Boolean(this.server?.listening), this.intake.lastStoreFailure);
   }
 
   metrics(): Record<string, number> {
@@ -180,10 +179,7 @@ export class HttpConnector implements Connector {
     if (!this.server) return;
     const server = this.server;
     this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), this.options.stopGraceMs).unref();
-    await closed;
+    await closeHttpServer(server, this.options.stopGraceMs);
     this.ctx.log.info({ connector: this.id }, 'HL7 HTTP listener stopped');
   }
 }

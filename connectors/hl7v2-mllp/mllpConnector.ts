@@ -7,6 +7,7 @@ import type { Connector, ConnectorContext, ConnectorHealth, ConnectorKind } from
 import { Hl7v2Intake, type IntakeResult } from '../hl7v2/hl7v2Intake.ts';
 import { intakeFor } from '../hl7v2/intakeFor.ts';
 import { frame, MllpDecoder, type FrameEvent } from './mllpFraming.ts';
+import { listenerHealth } from '../listenerHealth.ts';
 
 /** `definitions.hl7v2MllpOptions` in schemas/config.schema.json; defaults come from there. */
 export interface MllpOptions {
@@ -24,7 +25,6 @@ export interface MllpOptions {
 }
 
 /** How long a store failure keeps health at degraded. */
-const DEGRADED_FOR_MS = 30_000;
 
 /**
  * HL7v2 over MLLP/TCP (optionally TLS). Each connection is served in order — a message is
@@ -136,9 +136,7 @@ export class MllpConnector implements Connector {
   }
 
   health(): ConnectorHealth {
-    if (!this.server?.listening) return { status: 'down', detail: 'not listening' };
-    if (Date.now() - this.intake.lastStoreFailure < DEGRADED_FOR_MS) return { status: 'degraded', detail: 'Kafka refused or timed out writes in the last 30 s' };
-    return { status: 'up' };
+    return listenerHealth(Boolean(this.server?.listening), this.intake.lastStoreFailure);
   }
 
   metrics(): Record<string, number> {
