@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OperationOutcome } from 'fhir/r4.js';
 import { HubError } from '../../hub/core/hubError.ts';
 import { operationOutcome, type IssueType, type OutcomeIssue } from '../../hub/core/operationOutcome.ts';
@@ -10,7 +9,7 @@ import { readBody } from '../hl7v2-http/httpBody.ts';
 import { decodeContent } from './contentEncoding.ts';
 import { fhirRouteOf } from './fhirRoute.ts';
 import { pushCapabilityStatement } from './pushCapabilityStatement.ts';
-import { closeHttpServer } from '../httpServerShutdown.ts';
+import { closeHttpServer, createHttpServer, listenOn, type ListenerTls } from '../listenerServer.ts';
 import { listenerHealth } from '../listenerHealth.ts';
 
 /** `definitions.fhirHttpOptions` in schemas/config.schema.json; defaults come from there. */
@@ -18,7 +17,7 @@ export interface FhirHttpOptions {
   path: string;
   maxBodyBytes: number;
   stopGraceMs: number;
-  tls?: { certFile: string; keyFile: string; caFile?: string; requestClientCert?: boolean };
+  tls?: ListenerTls;
 }
 
 /** `application/json+fhir` is the DSTU2 name some older senders still use. */
@@ -60,21 +59,11 @@ export class FhirHttpConnector implements Connector {
       });
     };
     const t = this.options.tls;
-    this.server = t
-      ? https.createServer({
-          cert: readFileSync(t.certFile), key: readFileSync(t.keyFile), ...(t.caFile ? { ca: readFileSync(t.caFile) } : {}),
-          requestCert: t.requestClientCert ?? false, rejectUnauthorized: t.requestClientCert ?? false,
-        }, handler)
-      : http.createServer(handler);
+    this.server = createHttpServer(t, handler);
     const host = this.ctx.config.host ?? '127.0.0.1';
     const port = this.ctx.config.port ?? 2590;
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', (err) => reject(new HubError('CONNECTOR_LISTEN_FAILED', `${this.id}: cannot listen on ${host}:${port}: ${err.message}`)));
-      this.server!.listen(port, host, () => resolve());
-    });
-    const address = this.server.address();
     this.startedAt = new Date().toISOString();
-    this.boundPort = typeof address === 'object' && address ? address.port : port;
+    this.boundPort = await listenOn(this.server, this.id, host, port);
     this.ctx.log.info({ connector: this.id, url: `${t ? 'https' : 'http'}://${host}:${this.boundPort}${this.options.path}` }, 'FHIR HTTP listener started');
   }
 

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { HubError } from '../../hub/core/hubError.ts';
 import { operationOutcome, type IssueType } from '../../hub/core/operationOutcome.ts';
@@ -11,7 +10,7 @@ import type { Connector, ConnectorContext, ConnectorHealth, ConnectorKind } from
 import type { Hl7v2Intake, IntakeResult } from '../hl7v2/hl7v2Intake.ts';
 import { intakeFor } from '../hl7v2/intakeFor.ts';
 import { readBody } from './httpBody.ts';
-import { closeHttpServer } from '../httpServerShutdown.ts';
+import { closeHttpServer, createHttpServer, listenOn, type ListenerTls } from '../listenerServer.ts';
 import { listenerHealth } from '../listenerHealth.ts';
 
 /** `definitions.hl7v2HttpOptions` in schemas/config.schema.json; defaults come from there. */
@@ -25,7 +24,7 @@ export interface HttpOptions {
   window: number;
   stopGraceMs: number;
   defaultCharset?: string;
-  tls?: { certFile: string; keyFile: string; caFile?: string; requestClientCert?: boolean };
+  tls?: ListenerTls;
 }
 
 const ACCEPTED_TYPES = ['x-application/hl7-v2+er7', 'application/hl7-v2', 'application/hl7-v2+er7', 'text/plain', 'application/edi-hl7', 'application/octet-stream'];
@@ -70,20 +69,10 @@ export class HttpConnector implements Connector {
       });
     };
     const t = this.options.tls;
-    this.server = t
-      ? https.createServer({
-          cert: readFileSync(t.certFile), key: readFileSync(t.keyFile), ...(t.caFile ? { ca: readFileSync(t.caFile) } : {}),
-          requestCert: t.requestClientCert ?? false, rejectUnauthorized: t.requestClientCert ?? false,
-        }, handler)
-      : http.createServer(handler);
+    this.server = createHttpServer(t, handler);
     const host = this.ctx.config.host ?? '127.0.0.1';
     const port = this.ctx.config.port ?? 2580;
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', (err) => reject(new HubError('CONNECTOR_LISTEN_FAILED', `${this.id}: cannot listen on ${host}:${port}: ${err.message}`)));
-      this.server!.listen(port, host, () => resolve());
-    });
-    const address = this.server.address();
-    this.boundPort = typeof address === 'object' && address ? address.port : port;
+    this.boundPort = await listenOn(this.server, this.id, host, port);
     this.ctx.log.info({ connector: this.id, url: `${t ? 'https' : 'http'}://${host}:${this.boundPort}${this.options.path}` }, 'HL7 HTTP listener started');
   }
 

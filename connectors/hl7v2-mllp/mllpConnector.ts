@@ -1,13 +1,12 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { readFileSync } from 'node:fs';
-import { HubError } from '../../hub/core/hubError.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorKind } from '../connector.ts';
 import { Hl7v2Intake, type IntakeResult } from '../hl7v2/hl7v2Intake.ts';
 import { intakeFor } from '../hl7v2/intakeFor.ts';
 import { frame, MllpDecoder, type FrameEvent } from './mllpFraming.ts';
 import { listenerHealth } from '../listenerHealth.ts';
+import { listenOn, tlsServerOptions, type ListenerTls } from '../listenerServer.ts';
 
 /** `definitions.hl7v2MllpOptions` in schemas/config.schema.json; defaults come from there. */
 export interface MllpOptions {
@@ -21,7 +20,7 @@ export interface MllpOptions {
   /** how long stop() lets messages in hand finish */
   stopGraceMs: number;
   defaultCharset?: string;
-  tls?: { certFile: string; keyFile: string; caFile?: string; requestClientCert?: boolean };
+  tls?: ListenerTls;
 }
 
 /** How long a store failure keeps health at degraded. */
@@ -57,22 +56,13 @@ export class MllpConnector implements Connector {
     const onConnection = (socket: net.Socket) => this.serve(socket);
     const t = this.options.tls;
     this.server = t
-      ? tls.createServer({
-          cert: readFileSync(t.certFile), key: readFileSync(t.keyFile),
-          ...(t.caFile ? { ca: readFileSync(t.caFile) } : {}),
-          requestCert: t.requestClientCert ?? false, rejectUnauthorized: t.requestClientCert ?? false,
-        }, onConnection)
+      ? tls.createServer(tlsServerOptions(t), onConnection)
       : net.createServer(onConnection);
     this.server.maxConnections = this.options.maxConnections;
     this.server.on('error', (err) => this.ctx.log.error({ connector: this.id, err: err.message }, 'MLLP listener error'));
     const host = this.ctx.config.host ?? '127.0.0.1';
     const port = this.ctx.config.port ?? 2575;
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', (err) => reject(new HubError('CONNECTOR_LISTEN_FAILED', `${this.id}: cannot listen on ${host}:${port}: ${err.message}`)));
-      this.server!.listen(port, host, () => resolve());
-    });
-    const address = this.server.address();
-    this.boundPort = typeof address === 'object' && address ? address.port : port;
+    this.boundPort = await listenOn(this.server, this.id, host, port);
     this.stopping = false;
     this.ctx.log.info({ connector: this.id, host, port: this.boundPort, tls: Boolean(t) }, 'MLLP listener started');
   }
