@@ -1,34 +1,20 @@
 import { expect } from 'chai';
 import type { Patient } from 'fhir/r4.js';
-import { MongoClient } from 'mongodb';
-import { HubRuntime } from '../../../app/hubRuntime.ts';
 import type { FhirHttpConnector } from '../../../connectors/fhir-http/fhirHttpConnector.ts';
-import { silentLogger } from '../../../hub/core/logger.ts';
-import { eventually, isolatedConfig, MONGO_URL } from '../../support/testServices.ts';
+import { eventually } from '../../support/testServices.ts';
 import { MRN_SYSTEM, transactionBundle } from '../fhir/fhirSamples.ts';
+import { runningHub } from '../../support/runningHub.ts';
 
 describe('FHIR pushed over HTTP to FerretDB, through Kafka and the hub runtime', function () {
   this.timeout(90_000);
-  const config = isolatedConfig({ connectors: [{ id: 'emr-push', kind: 'fhir-http', sourceSystem: 'HIS', host: '127.0.0.1', port: 0 }] });
-  const runtime = new HubRuntime(config, silentLogger(), { api: false });
-  let mongo: MongoClient;
-
-  before(async () => {
-    await runtime.start();
-    mongo = await new MongoClient(MONGO_URL).connect();
-  });
-  after(async () => {
-    await runtime.stop();
-    await mongo?.db(config.mongo.database).dropDatabase().catch(() => undefined);
-    await mongo?.close();
-  });
+  const { config, runtime, db } = runningHub({ connectors: [{ id: 'emr-push', kind: 'fhir-http', sourceSystem: 'HIS', host: '127.0.0.1', port: 0 }] }, { api: false });
 
   it('stores every entry of a pushed transaction Bundle, logged under the Bundle id', async () => {
     const port = (runtime.connectors[0] as FhirHttpConnector).port!;
     const res = await fetch(`http://127.0.0.1:${port}/fhir`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(transactionBundle('tx-e2e-1', 'MRN900001')) });
     expect(res.status).to.equal(202);
     const log = await eventually(async () => (
-      await mongo.db(config.mongo.database).collection('source_messages').findOne({ controlId: 'tx-e2e-1' }) ?? undefined
+      await db().collection('source_messages').findOne({ controlId: 'tx-e2e-1' }) ?? undefined
     ), 40_000, 'the pushed Bundle to be processed');
     expect(log.status).to.equal('processed');
     const refs = (log.resources as Array<{ reference: string }>).map((r) => r.reference);

@@ -1,11 +1,9 @@
 import { expect } from 'chai';
 import type { Appointment, DiagnosticReport, Observation } from 'fhir/r4.js';
-import { MongoClient } from 'mongodb';
-import { HubRuntime } from '../../../app/hubRuntime.ts';
 import { CONTENT_TYPES, envelopeHeaders } from '../../../hub/core/inboundEnvelope.ts';
-import { silentLogger } from '../../../hub/core/logger.ts';
 import { fixtureText } from './fhirGolden.ts';
-import { eventually, isolatedConfig, MONGO_URL } from '../../support/testServices.ts';
+import { eventually } from '../../support/testServices.ts';
+import { runningHub } from '../../support/runningHub.ts';
 
 /** A small ORU^R01 whose result status and message time vary, as a LIS sends prelim then final. */
 function oru(controlId: string, messageTime: string, status: 'P' | 'F', value: string): string {
@@ -20,20 +18,7 @@ function oru(controlId: string, messageTime: string, status: 'P' | 'F', value: s
 
 describe('LIS results and appointments through Kafka into FerretDB: updates and out-of-order messages', function () {
   this.timeout(90_000);
-  const config = isolatedConfig({ connectors: [] });
-  const runtime = new HubRuntime(config, silentLogger(), { api: false, connectors: false });
-  let mongo: MongoClient;
-
-  before(async () => {
-    await runtime.start();
-    mongo = await new MongoClient(MONGO_URL).connect();
-  });
-
-  after(async () => {
-    await runtime.stop();
-    await mongo?.db(config.mongo.database).dropDatabase().catch(() => undefined);
-    await mongo?.close();
-  });
+  const { config, runtime, db } = runningHub({ connectors: [] }, { api: false, connectors: false });
 
   async function send(text: string, controlId: string, sourceSystem = 'LIS'): Promise<Array<{ reference: string; outcome: string }>> {
     const headers = envelopeHeaders({
@@ -42,7 +27,7 @@ describe('LIS results and appointments through Kafka into FerretDB: updates and 
     });
     await runtime.producer!.publish({ topic: config.kafka.topics.hl7v2Inbound, key: `${sourceSystem}|MRN100001`, value: Buffer.from(text), headers });
     const log = await eventually(async () => (
-      await mongo.db(config.mongo.database).collection('source_messages').findOne({ controlId }) ?? undefined
+      await db().collection('source_messages').findOne({ controlId }) ?? undefined
     ), 30_000, `message ${controlId}`);
     expect(log.status, JSON.stringify(log.error ?? {})).to.equal('processed');
     return log.resources as Array<{ reference: string; outcome: string }>;

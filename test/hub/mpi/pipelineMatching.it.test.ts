@@ -1,11 +1,9 @@
 import { expect } from 'chai';
 import type { Bundle, Patient } from 'fhir/r4.js';
-import { MongoClient } from 'mongodb';
-import { HubRuntime } from '../../../app/hubRuntime.ts';
 import type { MllpConnector } from '../../../connectors/hl7v2-mllp/mllpConnector.ts';
-import { silentLogger } from '../../../hub/core/logger.ts';
 import { ackCode, MllpTestClient } from '../../support/mllpClient.ts';
-import { eventually, isolatedConfig, MONGO_URL } from '../../support/testServices.ts';
+import { eventually } from '../../support/testServices.ts';
+import { runningHub } from '../../support/runningHub.ts';
 
 function adt(app: string, control: string, pid3: string, name: string, dob: string, sex: string, phone: string, visit: string): string {
   return [
@@ -18,25 +16,13 @@ function adt(app: string, control: string, pid3: string, name: string, dob: stri
 
 describe('patient index in the running hub: HIS, LIS and PACS feeds over MLLP, real Kafka and FerretDB', function () {
   this.timeout(120_000);
-  const config = isolatedConfig({
+  const { config, runtime, db } = runningHub({
     'mpi.enabled': true,
     connectors: [
       { id: 'his', kind: 'hl7v2-mllp', sourceSystem: 'HIS', host: '127.0.0.1', port: 0 },
       { id: 'lis', kind: 'hl7v2-mllp', sourceSystem: 'LIS', host: '127.0.0.1', port: 0 },
       { id: 'pacs', kind: 'hl7v2-mllp', sourceSystem: 'PACS', host: '127.0.0.1', port: 0 },
     ],
-  });
-  const runtime = new HubRuntime(config, silentLogger());
-  let mongo: MongoClient;
-
-  before(async () => {
-    await runtime.start();
-    mongo = await new MongoClient(MONGO_URL).connect();
-  });
-  after(async () => {
-    await runtime.stop();
-    await mongo?.db(config.mongo.database).dropDatabase().catch(() => undefined);
-    await mongo?.close();
   });
 
   async function send(connector: number, message: string): Promise<void> {
@@ -50,7 +36,7 @@ describe('patient index in the running hub: HIS, LIS and PACS feeds over MLLP, r
 
   async function sourceIdOf(mrn: string): Promise<string> {
     return eventually(async () => {
-      const doc = await mongo.db(config.mongo.database).collection('Patient').findOne({ 'resource.identifier.value': mrn, 'resource.meta.tag.code': { $ne: 'GOLDEN_RECORD' } });
+      const doc = await db().collection('Patient').findOne({ 'resource.identifier.value': mrn, 'resource.meta.tag.code': { $ne: 'GOLDEN_RECORD' } });
       const id = doc?.resource?.id as string | undefined;
       return id && (await runtime.patientIndex!.goldenOf(id)) ? id : undefined;
     }, 30_000, `Patient ${mrn} stored and indexed`);

@@ -1,11 +1,9 @@
 import { expect } from 'chai';
 import type { Encounter, Observation, Patient } from 'fhir/r4.js';
-import { MongoClient } from 'mongodb';
-import { HubRuntime } from '../../../app/hubRuntime.ts';
 import { CONTENT_TYPES, envelopeHeaders } from '../../../hub/core/inboundEnvelope.ts';
-import { silentLogger } from '../../../hub/core/logger.ts';
 import { fixtureText } from '../mapping/fhirGolden.ts';
-import { eventually, isolatedConfig, MONGO_URL } from '../../support/testServices.ts';
+import { eventually } from '../../support/testServices.ts';
+import { runningHub } from '../../support/runningHub.ts';
 
 const TX = JSON.parse(fixtureText('fhir', 'transaction-patient-encounter-observation.json')) as {
   entry: Array<{ resource?: { resourceType: string; name?: Array<{ family: string }>; meta?: { lastUpdated?: string } } }>;
@@ -13,20 +11,7 @@ const TX = JSON.parse(fixtureText('fhir', 'transaction-patient-encounter-observa
 
 describe('FHIR Bundle from the FHIR inbound topic to FerretDB, through the hub runtime', function () {
   this.timeout(90_000);
-  const config = isolatedConfig({ connectors: [] });
-  const runtime = new HubRuntime(config, silentLogger(), { api: false, connectors: false });
-  let mongo: MongoClient;
-
-  before(async () => {
-    await runtime.start();
-    mongo = await new MongoClient(MONGO_URL).connect();
-  });
-
-  after(async () => {
-    await runtime.stop();
-    await mongo?.db(config.mongo.database).dropDatabase().catch(() => undefined);
-    await mongo?.close();
-  });
+  const { config, runtime, db } = runningHub({ connectors: [] }, { api: false, connectors: false });
 
   async function publish(body: unknown, controlId: string, raw?: Buffer): Promise<void> {
     const headers = envelopeHeaders({
@@ -37,7 +22,7 @@ describe('FHIR Bundle from the FHIR inbound topic to FerretDB, through the hub r
   }
 
   const messageLog = (controlId: string) => eventually(async () => (
-    await mongo.db(config.mongo.database).collection('source_messages').findOne({ controlId }) ?? undefined
+    await db().collection('source_messages').findOne({ controlId }) ?? undefined
   ), 30_000, `message ${controlId} to be processed`);
 
   let patientId = '';

@@ -3,14 +3,12 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Encounter, OperationOutcome, Patient } from 'fhir/r4.js';
-import { MongoClient } from 'mongodb';
-import { HubRuntime } from '../../../app/hubRuntime.ts';
 import { KafkaTopicReader } from '../../../hub/bus/kafkaTopicReader.ts';
 import { CONTENT_TYPES, envelopeHeaders } from '../../../hub/core/inboundEnvelope.ts';
-import { silentLogger } from '../../../hub/core/logger.ts';
 import { PROJECT_ROOT } from '../../../hub/core/schemaValidator.ts';
 import { DLQ_HEADERS } from '../../../hub/pipeline/deadLetter.ts';
-import { eventually, isolatedConfig, MONGO_URL } from '../../support/testServices.ts';
+import { eventually } from '../../support/testServices.ts';
+import { runningHub } from '../../support/runningHub.ts';
 
 const ADT = path.join(PROJECT_ROOT, 'test', 'fixtures', 'mapping', 'adt');
 const fixture = (name: string) => readFileSync(path.join(ADT, name), 'utf8');
@@ -26,20 +24,7 @@ type Written = Array<{ reference: string; outcome: string }>;
 
 describe('ADT event semantics through Kafka into FerretDB', function () {
   this.timeout(120_000);
-  const config = isolatedConfig({ connectors: [] });
-  const runtime = new HubRuntime(config, silentLogger(), { api: false, connectors: false });
-  let mongo: MongoClient;
-
-  before(async () => {
-    await runtime.start();
-    mongo = await new MongoClient(MONGO_URL).connect();
-  });
-
-  after(async () => {
-    await runtime.stop();
-    await mongo?.db(config.mongo.database).dropDatabase().catch(() => undefined);
-    await mongo?.close();
-  });
+  const { config, runtime, db } = runningHub({ connectors: [] }, { api: false, connectors: false });
 
   async function send(text: string): Promise<Written> {
     const controlId = /^MSH(?:\|[^|\r]*){8}\|([^|\r]*)/m.exec(text)![1]!;
@@ -48,7 +33,7 @@ describe('ADT event semantics through Kafka into FerretDB', function () {
     });
     await runtime.producer!.publish({ topic: config.kafka.topics.hl7v2Inbound, key: 'HIS|MRN200345', value: Buffer.from(text), headers });
     const log = await eventually(async () => (
-      await mongo.db(config.mongo.database).collection('source_messages').findOne({ controlId }) ?? undefined
+      await db().collection('source_messages').findOne({ controlId }) ?? undefined
     ), 30_000, `message ${controlId}`);
     expect(log.status, JSON.stringify(log.error ?? {})).to.equal('processed');
     return log.resources as Written;
@@ -112,7 +97,7 @@ describe('ADT event semantics through Kafka into FerretDB', function () {
       .replace('MRN200345^^^RENJI&2.16.840.1.113883.19.8&ISO^MR', 'MRN200345^^^HUASHAN&2.16.840.1.113883.19.9&ISO^MR');
     const written = await send(other);
     expect(outcome(written, 'Patient')).to.equal('created');
-    const patients = await mongo.db(config.mongo.database).collection('Patient')
+    const patients = await db().collection('Patient')
       // source records only: the patient index adds golden Patients that carry the same identifiers
       .find({ 'resource.identifier.value': 'MRN200345', 'resource.meta.tag.code': { $ne: 'GOLDEN_RECORD' } }).toArray();
     expect(patients.map((p) => (p.resource as Patient).identifier![0]!.system).sort()).to.deep.equal(['urn:oid:2.16.840.1.113883.19.8', 'urn:oid:2.16.840.1.113883.19.9']);
@@ -126,21 +111,11 @@ describe('Invalid mapping output is dead-lettered with an OperationOutcome namin
   cpSync(path.join(PROJECT_ROOT, 'mappings'), dir, { recursive: true });
   mkdirSync(path.join(dir, 'sites', 'broken', 'hl7v2', 'segments'), { recursive: true });
   writeFileSync(path.join(dir, 'sites', 'broken', 'hl7v2', 'segments', 'PID-Patient.yaml'), 'kind: part\nextends: base\nfields:\n  gender: {const: man}\n');
-  const config = isolatedConfig({ connectors: [], mappings: { dir, site: 'broken' } });
-  const runtime = new HubRuntime(config, silentLogger(), { api: false, connectors: false });
+  const { config, runtime, db } = runningHub({ connectors: [], mappings: { dir, site: 'broken' } }, { api: false, connectors: false });
   const reader = new KafkaTopicReader(config.kafka.brokers);
-  let mongo: MongoClient;
-
-  before(async () => {
-    await runtime.start();
-    mongo = await new MongoClient(MONGO_URL).connect();
-  });
 
   after(async () => {
-    await runtime.stop();
     await reader.close();
-    await mongo?.db(config.mongo.database).dropDatabase().catch(() => undefined);
-    await mongo?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -148,10 +123,10 @@ describe('Invalid mapping output is dead-lettered with an OperationOutcome namin
     const text = variant('adt-a01-admit.hl7', 'BROKEN-1', '20261120093000');
     const headers = envelopeHeaders({ connectorId: 'his-adt', sourceSystem: 'HIS', receivedAt: new Date().toISOString(), contentType: CONTENT_TYPES.hl7v2, controlId: 'BROKEN-1', raw: Buffer.alloc(0) });
     await runtime.producer!.publish({ topic: config.kafka.topics.hl7v2Inbound, value: Buffer.from(text), headers });
-    const log = await eventually(async () => (await mongo.db(config.mongo.database).collection('source_messages').findOne({ controlId: 'BROKEN-1' })) ?? undefined, 30_000, 'source message');
+    const log = await eventually(async () => (await db().collection('source_messages').findOne({ controlId: 'BROKEN-1' })) ?? undefined, 30_000, 'source message');
     expect(log.status).to.equal('dead-lettered');
     expect(log.error.code).to.equal('FHIR_RESOURCE_INVALID');
-    expect(await mongo.db(config.mongo.database).collection('Encounter').countDocuments()).to.equal(0);
+    expect(await db().collection('Encounter').countDocuments()).to.equal(0);
 
     const dead = await eventually(async () => {
       for await (const r of reader.read(config.kafka.topics.deadLetter)) if (r.headers[DLQ_HEADERS.stage] === 'validate') return r;
