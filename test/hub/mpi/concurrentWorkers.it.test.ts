@@ -10,7 +10,9 @@ import { patient } from './patientFixtures.ts';
  * Patient holding all of their records, and no golden record may miss a linked source.
  */
 describe('patient index with concurrent workers on FerretDB', function () {
-  this.timeout(120_000);
+  // ~20 s on a quiet 2-core machine; the 96 overlapping operations serialise on shared blocking
+  // keys, so a busy machine stretches them several-fold.
+  this.timeout(300_000);
   const bed = new MpiTestBed();
   let workers: PatientIndex[] = [];
   before(async () => {
