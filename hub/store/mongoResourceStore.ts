@@ -7,10 +7,7 @@ import type {
 import { searchIndexFor, type SearchIndex } from './searchIndex.ts';
 import { indexFilter, sortKeysFor, sortSpec } from './mongoSearchFilter.ts';
 import { PatientPostings } from './patientPostings.ts';
-import { LOOKUP_PARAMS, searchParamsOf } from './searchParameterTable.ts';
-import { idsByLookups, searchByLookups, type LookupDoc, type LookupSearchDeps } from './lookupSearch.ts';
-import { lookupKeysOf } from './searchLookupKeys.ts';
-import { DEFAULT_MAX_LOOKUP_IDS, SearchLookups } from './searchLookups.ts';
+import { searchParamsOf } from './searchParameterTable.ts';
 
 export interface CurrentDoc {
   _id: string;
@@ -26,18 +23,8 @@ export interface CurrentDoc {
   searchVersion?: number;
 }
 
-/** Bumped when indexing changes, so `reindex` knows which documents to recompute (2: search lookups). */
-export const SEARCH_INDEX_VERSION = 2;
-
-export interface MongoResourceStoreOptions {
-  /** a search value shared by more resources than this is answered by a query, not a lookup list */
-  maxLookupIds?: number;
-  /** a lookup search whose candidates must all be read gives way to the query beyond this many */
-  maxLookupCandidates?: number;
-}
-
-/** Candidates read by id at once: enough to overlap round trips without flooding the server. */
-const FETCH_CONCURRENCY = 16;
+/** Bumped when indexing changes, so `reindex` knows which documents to recompute. */
+export const SEARCH_INDEX_VERSION = 1;
 
 interface HistoryDoc {
   _id: string;
@@ -81,35 +68,9 @@ export function firstVersionDocument(resource: StoredResource, at: Date): Curren
 export class MongoResourceStore implements ResourceStore {
   private readonly indexed = new Set<string>();
   private readonly postings: PatientPostings;
-  private readonly lookups: SearchLookups;
-  private readonly lookupDeps: LookupSearchDeps;
-  private readonly lookupStateKnown = new Set<string>();
 
-  constructor(private readonly db: Db, private readonly now: () => Date = () => new Date(), options: MongoResourceStoreOptions = {}) {
+  constructor(private readonly db: Db, private readonly now: () => Date = () => new Date()) {
     this.postings = new PatientPostings(db);
-    this.lookups = new SearchLookups(db, options.maxLookupIds ?? DEFAULT_MAX_LOOKUP_IDS);
-    this.lookupDeps = { lookups: this.lookups, fetch: (type, ids) => this.fetchIndexed(type, ids), maxCandidates: options.maxLookupCandidates ?? 2000 };
-  }
-
-  /** A type whose first write finds its collection empty has every resource on its lookup lists from the start. */
-  private async ensureLookupState(type: string): Promise<void> {
-    if (!LOOKUP_PARAMS[type] || this.lookupStateKnown.has(type)) return;
-    if ((await this.current(type).estimatedDocumentCount()) === 0) await this.lookups.markComplete(type);
-    this.lookupStateKnown.add(type);
-  }
-
-  private async fetchIndexed(type: string, ids: string[]): Promise<LookupDoc[]> {
-    const out: LookupDoc[] = [];
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        const d = await this.current(type).findOne({ _id: id }, { projection: { resource: 1, search: 1, sortKey: 1 } });
-        if (d) out.push({ _id: d._id, resource: d.resource, ...(d.search ? { search: d.search } : {}), ...(d.sortKey ? { sortKey: d.sortKey } : {}) });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, ids.length) }, worker));
-    return out;
   }
 
   private current(type: string): Collection<CurrentDoc> {
@@ -135,7 +96,6 @@ export class MongoResourceStore implements ResourceStore {
     const type = resource.resourceType;
     const coll = this.current(type);
     await this.ensureIndexes(type);
-    await this.ensureLookupState(type);
     const hash = resourceContentHash(resource as unknown as Record<string, unknown>);
     const sourceTime = request.sourceTime ? new Date(request.sourceTime) : undefined;
 
@@ -175,7 +135,6 @@ export class MongoResourceStore implements ResourceStore {
         { upsert: true },
       );
       await this.postings.update(type, resource.id, existing?.search, search);
-      await this.lookups.update(resource.id, existing ? lookupKeysOf(existing.resource, existing.search ?? searchIndexFor(existing.resource)) : [], lookupKeysOf(stored, search));
       return { outcome: existing ? 'updated' : 'created', versionId: String(versionId), lastUpdated: lastUpdated.toISOString() };
     }
     throw new HubError('STORE_WRITE_CONFLICT', `${type}/${resource.id} kept changing under ${MAX_WRITE_ATTEMPTS} write attempts`);
@@ -197,8 +156,6 @@ export class MongoResourceStore implements ResourceStore {
   }
 
   async search(type: string, query: SearchQuery): Promise<SearchResult> {
-    const viaLookups = await searchByLookups(this.lookupDeps, type, query);
-    if (viaLookups) return viaLookups;
     const coll = this.current(type);
     const filter = toFilter(query) as Filter<CurrentDoc>;
     const resources: StoredResource[] = [];
@@ -218,10 +175,6 @@ export class MongoResourceStore implements ResourceStore {
   }
 
   async entriesOf(type: string, query: SearchQuery, param: string, limit: number): Promise<string[]> {
-    if (param === '_id') {
-      const viaLookups = await idsByLookups(this.lookupDeps, type, query, limit);
-      if (viaLookups) return viaLookups;
-    }
     const filter = toFilter(query) as Filter<CurrentDoc>;
     const out = new Set<string>();
     const cursor = this.current(type).find(filter, { projection: param === '_id' ? { _id: 1 } : { [`search.${param}`]: 1 } }).batchSize(1000);
@@ -267,10 +220,8 @@ export class MongoResourceStore implements ResourceStore {
       const search = searchIndexFor(doc.resource);
       await coll.updateOne({ _id: doc._id, versionId: doc.versionId }, { $set: { search, sortKey: sortKeysFor(search), searchVersion: SEARCH_INDEX_VERSION } });
       await this.postings.update(type, doc._id, undefined, search);
-      await this.lookups.update(doc._id, [], lookupKeysOf(doc.resource, search));
       n += 1;
     }
-    if (LOOKUP_PARAMS[type]) await this.lookups.markComplete(type);
     return n;
   }
 }

@@ -170,14 +170,6 @@ export const PATIENT_COMPARTMENT: Record<string, string[]> = {
   DocumentReference: ['patient'], Immunization: ['patient'], Specimen: ['patient'],
 };
 
-/**
- * Selective parameters answered from `_id`-keyed lookup documents (hub/store/searchLookups.ts):
- * on FerretDB v1 an `_id` lookup is the only query that does not scan a collection.
- */
-export const LOOKUP_PARAMS: Record<string, string[]> = {
-  Patient: ['identifier', 'name', 'family', 'given', 'phone', 'email', 'birthdate'],
-};
-
 export function searchParamsOf(type: string): SearchParamDefinition[] {
   const own = SEARCH_PARAMETERS[type];
   return own ? [...COMMON_PARAMS, ...own] : [...COMMON_PARAMS];
