@@ -1,31 +1,9 @@
-import { toHubError, HubError } from '../core/hubError.ts';
+import { HubError } from '../core/hubError.ts';
 import type { InboundEnvelope } from '../core/inboundEnvelope.ts';
-import type { Logger } from '../core/logger.ts';
-import type { MappingSettings } from '../mapping/mappingEngine.ts';
-import type { MappingRegistry } from '../mapping/mappingRegistry.ts';
-import type { ResourceStore } from '../store/resourceStore.ts';
-import type { PipelineStage } from './deadLetter.ts';
 import { mapFhirInput, type FhirMappingOutput } from './fhirInputMapping.ts';
 import { fhirInputRules } from './fhirInputRules.ts';
-import { MessageRejected, type NormalizedMessage } from './hl7v2Normalizer.ts';
+import { inStage, MessageRejected, type NormalizedMessage, type NormalizerDeps } from './hl7v2Normalizer.ts';
 import { storeMapped, validateMapped } from './mappedResourceSteps.ts';
-import type { ResourceValidator } from './resourceValidator.ts';
-
-export interface FhirNormalizerDeps {
-  store: ResourceStore;
-  registry: () => MappingRegistry;
-  settings: MappingSettings;
-  validators: ResourceValidator[];
-  log: Logger;
-}
-
-function stage<T>(name: PipelineStage, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw new MessageRejected(toHubError(err, 'INTERNAL'), name);
-  }
-}
 
 /**
  * Decode → parse → normalise → validate → store, for FHIR JSON (a Bundle of any type or one
@@ -33,29 +11,29 @@ function stage<T>(name: PipelineStage, fn: () => T): T {
  * are the same steps HL7v2 goes through.
  */
 export class FhirNormalizer {
-  constructor(private readonly deps: FhirNormalizerDeps) {}
+  constructor(private readonly deps: NormalizerDeps) {}
 
   /** Normalises without storing (tests, `hub mapping test`). */
   map(envelope: InboundEnvelope): FhirMappingOutput & { charset: string } {
     const charset = envelope.charset?.toLowerCase() || 'utf-8';
-    const text = stage('decode', () => {
+    const text = inStage('decode', () => {
       try {
         return new TextDecoder(charset, { fatal: true }).decode(envelope.raw);
       } catch (err) {
         throw new HubError('FHIR_DECODE_FAILED', `cannot decode the body as ${charset}: ${(err as Error).message}`);
       }
     });
-    const input = stage('parse', () => {
+    const input = inStage('parse', () => {
       try {
         return JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
       } catch (err) {
         throw new HubError('FHIR_JSON_INVALID', `body is not JSON: ${(err as Error).message}`);
       }
     });
-    const out = stage('map', () => mapFhirInput(input, {
+    const out = inStage('map', () => mapFhirInput(input, {
       sourceSystem: envelope.sourceSystem, ...(envelope.controlId ? { controlId: envelope.controlId } : {}),
     }, fhirInputRules(this.deps.registry()), this.deps.settings));
-    stage('validate', () => validateMapped(out.resources, this.deps.validators, out.mappingFile));
+    inStage('validate', () => validateMapped(out.resources, this.deps.validators, out.mappingFile));
     return { ...out, charset };
   }
 

@@ -31,7 +31,8 @@ export class MessageRejected extends Error {
   }
 }
 
-export interface Hl7v2NormalizerDeps {
+/** What a normalizer (HL7v2, FHIR input) needs to map, validate and store. */
+export interface NormalizerDeps {
   store: ResourceStore;
   registry: () => MappingRegistry;
   settings: MappingSettings;
@@ -39,7 +40,8 @@ export interface Hl7v2NormalizerDeps {
   log: Logger;
 }
 
-function stage<T>(name: PipelineStage, fn: () => T): T {
+/** Runs one step; any failure rejects the message at that stage (dead-lettered with it). */
+export function inStage<T>(name: PipelineStage, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
@@ -49,19 +51,19 @@ function stage<T>(name: PipelineStage, fn: () => T): T {
 
 /** Decode → parse → map → validate → store, for one HL7v2 message from the inbound topic. */
 export class Hl7v2Normalizer {
-  constructor(private readonly deps: Hl7v2NormalizerDeps) {}
+  constructor(private readonly deps: NormalizerDeps) {}
 
   /** Maps without storing: what `hub mapping test` and the store diff use. */
   map(envelope: InboundEnvelope): {
     resources: MappedResource[]; mappingId: string; mappingVersion: string; mappingFile: string; charset: string; messageType: string;
     controlId?: string; patient?: string; eventTime?: string; directives?: PatientDirective[]; warnings: string[];
   } {
-    const { text, charset } = stage('decode', () => decodeHl7(envelope.raw, envelope.charset));
-    const message = stage('parse', () => parseHl7(text));
-    const out = stage('map', () => mapHl7Message(message, {
+    const { text, charset } = inStage('decode', () => decodeHl7(envelope.raw, envelope.charset));
+    const message = inStage('parse', () => parseHl7(text));
+    const out = inStage('map', () => mapHl7Message(message, {
       sourceSystem: envelope.sourceSystem, connectorId: envelope.connectorId, receivedAt: envelope.receivedAt,
     }, this.deps.registry(), this.deps.settings));
-    stage('validate', () => validateMapped(out.resources, this.deps.validators, out.mappingFile));
+    inStage('validate', () => validateMapped(out.resources, this.deps.validators, out.mappingFile));
     return {
       resources: out.resources, mappingId: out.mappingId, mappingVersion: out.mappingVersion, mappingFile: out.mappingFile, charset,
       messageType: message.typeLabel, ...(message.controlId ? { controlId: message.controlId } : {}),
