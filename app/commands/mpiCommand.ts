@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { HubConfig } from '../../hub/config/hubConfig.ts';
 import { loadConfig } from '../../hub/config/loadConfig.ts';
 import { HubError } from '../../hub/core/hubError.ts';
 import { silentLogger } from '../../hub/core/logger.ts';
@@ -134,12 +133,12 @@ export const mpiCommand: Command = {
   summary: 'master patient index: rule dry-run, re-match, review queue, merge and unmerge',
   usage: USAGE,
   async run(argv) {
-    const config = loadConfig() as HubConfig & { mpi?: { rulesFile?: string } };
+    const config = loadConfig();
     const mongo = await connectMongo(config.mongo.url, config.mongo.database);
     try {
       const index = await createPatientIndex({
         db: mongo.db, store: new MongoResourceStore(mongo.db), log: silentLogger(),
-        rulesFile: path.resolve(PROJECT_ROOT, config.mpi?.rulesFile ?? 'config/mpi-rules.yaml'),
+        rulesFile: path.resolve(PROJECT_ROOT, config.mpi.rulesFile),
       });
       return await runMpi(argv, {
         index, out: (text) => process.stdout.write(`${text}\n`),
