@@ -97,13 +97,47 @@ kafka_up() {
 }
 
 # ---------- FerretDB ----------
+# FerretDB 1.24's SQLite backend is slow where MongoDB is not, in two ways we patch in our
+# build (a copy of its module under .services/src; stored data and query results unchanged):
+#  1. it creates its _id index on `_ferretdb_sjson->"_id"` but looks documents up with
+#     `_ferretdb_sjson->'$._id'`, so SQLite never uses the index; we make the lookup match it.
+#  2. it hands SQLite the `_id` condition only when the filter has no other field, so
+#     `{_id, versionId}` (our compare-and-set writes) scans; we pass the `_id` condition
+#     whenever the filter has one. FerretDB re-applies the whole filter to what SQLite returns,
+#     as it does for the PostgreSQL backend's partial pushdown, so results cannot change.
+# With both, finds, replaces and deletes by _id are index lookups (~1 ms at 100k documents
+# instead of ~0.9 s). Checked by test/hub/store/idLookupPlan.it.test.ts.
+FERRETDB_PATCH=idindex2
+ferretdb_patched_module() {
+  local src="$STATE/src/ferretdb-$FERRETDB_VERSION-$FERRETDB_PATCH" orig
+  if [ ! -f "$src/.patched" ]; then
+    orig="$(cd "$ROOT/scripts/ferretdb-launcher" && go mod download -json "github.com/FerretDB/FerretDB@v$FERRETDB_VERSION" \
+      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    [ -d "$orig" ] || die "cannot download the FerretDB $FERRETDB_VERSION module"
+    rm -rf "$src"; mkdir -p "$(dirname "$src")"
+    cp -r "$orig" "$src"; chmod -R u+w "$src"
+    local meta="$src/internal/backends/sqlite/metadata/metadata.go"
+    sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \"->'_id'\"|" "$meta"
+    grep -q "IDColumn = DefaultColumn + \"->'_id'\"" "$meta" || die "FerretDB _id index patch did not apply to $meta"
+    local coll="$src/internal/backends/sqlite/collection.go"
+    [ "$(grep -c 'if params.Filter.Len() == 1 {' "$coll")" = 2 ] || die "FerretDB _id pushdown patch does not fit $coll"
+    sed -i 's/if params.Filter.Len() == 1 {/if params.Filter.Len() >= 1 {/' "$coll"
+    touch "$src/.patched"
+  fi
+  echo "$src"
+}
+
 ferretdb_bin() {
-  local bin="$STATE/bin/ferretdb-launcher-$FERRETDB_VERSION"
+  local bin="$STATE/bin/ferretdb-launcher-$FERRETDB_VERSION-$FERRETDB_PATCH"
   if [ ! -x "$bin" ]; then
     command -v go >/dev/null || die "go is required to build FerretDB"
     log "building FerretDB $FERRETDB_VERSION launcher from the Go module proxy (first time only)"
     mkdir -p "$STATE/bin"
-    ( cd "$ROOT/scripts/ferretdb-launcher" && go build -ldflags=-checklinkname=0 -o "$bin.tmp" . ) >&2 \
+    local module build="$STATE/src/launcher"
+    module="$(ferretdb_patched_module)"
+    rm -rf "$build"; cp -r "$ROOT/scripts/ferretdb-launcher" "$build"
+    ( cd "$build" && go mod edit -replace "github.com/FerretDB/FerretDB=$module" \
+      && go build -ldflags=-checklinkname=0 -o "$bin.tmp" . ) >&2 \
       || die "go build of scripts/ferretdb-launcher failed"
     mv "$bin.tmp" "$bin"
   fi
