@@ -4,7 +4,8 @@
  * Encounters, four Observations and a Condition). Server (with bearer auth and the audit trail
  * on, as in production) and load generator (autocannon) run in this one process.
  *
- *   npx tsx bench/apiThroughput.ts [--patients 10000] [--duration 10] [--connections 10] [--keep]
+ *   npx tsx bench/apiThroughput.ts [--patients 10000] [--duration 10] [--connections 10]
+ *     [--slow-requests 40] [--slow-connections 10] [--timeout 120] [--keep]
  *
  * Seeding writes the documents the store's write path would (search entries included) with
  * insertMany, to spend the time on the API rather than on loading. Needs FerretDB (or MONGO_URL).
@@ -26,6 +27,9 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '10' },
     // searches and $everything scan collections on FerretDB: a fixed number of requests, not a duration
     'slow-requests': { type: 'string', default: '40' },
+    // fewer at once for scans at 1M patients, so a figure is the scan and not the queue before it
+    'slow-connections': { type: 'string' },
+    timeout: { type: 'string', default: '120' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -33,6 +37,8 @@ const patients = Number(values.patients);
 const duration = Number(values.duration);
 const connections = Number(values.connections);
 const slowRequests = Number(values['slow-requests']);
+const slowConnections = Number(values['slow-connections'] ?? values.connections);
+const timeoutSeconds = Number(values.timeout);
 const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/';
 const dbName = `bench_api_${patients}`;
 const auth = { enabled: true, issuer: 'urn:hub:bench', audience: 'urn:hub:bench-api', devSecret: 'bench-secret-0123456789abcdef' };
@@ -97,7 +103,12 @@ async function seed(client: MongoClient): Promise<void> {
     batches.set(type, []);
   };
   const now = new Date();
+  const progressEvery = Math.max(10_000, Math.round(patients / 20));
   for (let i = 0; i < patients; i += 1) {
+    if (i > 0 && i % progressEvery === 0) {
+      const secs = (Date.now() - started) / 1000;
+      console.log(`seeding: ${i}/${patients} patients, ${Math.round((i * 8) / secs)} resources/s, ~${Math.round(((patients - i) * secs) / i)} s left`);
+    }
     for (const r of recordsOf(i)) {
       const list = batches.get(r.resourceType) ?? [];
       list.push(firstVersionDocument(r, now));
@@ -116,7 +127,7 @@ async function seed(client: MongoClient): Promise<void> {
   }
   if (postings.length) await db.collection('patient_postings').insertMany(postings as never[]);
   const secs = (Date.now() - started) / 1000;
-  console.log(`seeded ${patients} patients (${patients * 8} resources) in ${secs.toFixed(0)} s`);
+  console.log(`seeded ${patients} patients (${patients * 8} resources, ${Math.round((patients * 8) / secs)}/s) in ${secs.toFixed(0)} s`);
 }
 
 interface CannonResult {
@@ -149,12 +160,12 @@ async function main(): Promise<void> {
     ['search Patient?family={prefix}&_count=20&_total=none', () => `/fhir/Patient?family=${encodeURIComponent(FAMILIES[n++ % FAMILIES.length]!.slice(0, 4))}&_count=20&_total=none`, true],
     ['Patient/{id}/$everything', () => `/fhir/Patient/bp${(n++ * 7919) % patients}/$everything`, true],
   ];
-  console.log(`\n${patients} patients, ${connections} connections, reads ${duration} s, others ${slowRequests} requests; auth + audit on\n`);
+  console.log(`\n${patients} patients; reads: ${connections} connections for ${duration} s; others: ${slowRequests} requests over ${slowConnections} connections; auth + audit on\n`);
   console.log('| request | req/s | p50 ms | p99 ms | requests | non-2xx |');
   console.log('|---|---|---|---|---|---|');
   for (const [name, path, slow] of scenarios) {
     const result = await autocannon({
-      url: base.replace(/\/fhir$/, ''), connections, timeout: 120,
+      url: base.replace(/\/fhir$/, ''), connections: slow ? slowConnections : connections, timeout: timeoutSeconds,
       ...(slow ? { amount: slowRequests } : { duration }),
       headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' },
       requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: path() }) }],
