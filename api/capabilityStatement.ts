@@ -1,4 +1,5 @@
 import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceOperation } from 'fhir/r4.js';
+import { TYPES_WITHOUT_HISTORY } from '../hub/store/resourceStore.ts';
 import { SEARCH_PARAMETERS, searchParamsOf } from '../hub/store/searchParameterTable.ts';
 import type { ApiLimits } from './apiLimits.ts';
 
@@ -22,14 +23,17 @@ const RESOURCE_OPS: Record<string, CapabilityStatementRestResourceOperation[]> =
 export function capabilityStatement(options: CapabilityOptions): CapabilityStatement {
   const resources: CapabilityStatementRestResource[] = Object.keys(SEARCH_PARAMETERS).sort().map((type) => {
     const defs = searchParamsOf(type);
+    const versioned = !TYPES_WITHOUT_HISTORY.has(type);
     const refParams = defs.filter((d) => d.type === 'reference');
     const ops = [...(RESOURCE_OPS[type] ?? []), ...(options.operations ?? []).filter((o) => o.type === type).map((o) => ({ name: o.name, definition: o.definition }))];
     if (options.bulkExport && type === 'Patient') ops.push({ name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export' });
     return {
       type: type as CapabilityStatementRestResource['type'],
-      interaction: [{ code: 'read' }, { code: 'vread' }, { code: 'history-instance' }, { code: 'search-type' }],
+      interaction: versioned
+        ? [{ code: 'read' }, { code: 'vread' }, { code: 'history-instance' }, { code: 'history-type' }, { code: 'search-type' }]
+        : [{ code: 'read' }, { code: 'search-type' }],
       versioning: 'versioned',
-      readHistory: true,
+      readHistory: versioned,
       updateCreate: false,
       conditionalRead: 'not-supported',
       searchInclude: refParams.map((d) => `${type}:${d.name}`),
@@ -54,7 +58,9 @@ export function capabilityStatement(options: CapabilityOptions): CapabilityState
       mode: 'server',
       documentation: `Search: chained parameters up to ${options.limits.maxChainDepth} deep, _has (conditions on one referring resource together), `
         + `_include/_revinclude (one level), _sort, _total, _summary, _elements, _count up to ${options.limits.maxCount}. `
-        + 'Modifiers: string :exact :contains, token :not, reference :Type, all :missing. Writes come from the feeds, not this API.',
+        + 'Modifiers: string :exact :contains, token :not, reference :Type, all :missing. '
+        + `History (type and instance): newest first, _since (instant), _count up to ${options.limits.maxCount}, _offset paging. `
+        + 'Writes come from the feeds, not this API.',
       ...(options.authRequired ? {
         security: {
           cors: false,

@@ -1,13 +1,15 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Bundle } from 'fhir/r4.js';
 import { HubError } from '../hub/core/hubError.ts';
-import type { StoredResource } from '../hub/store/resourceStore.ts';
+import { SEARCH_PARAMETERS } from '../hub/store/searchParameterTable.ts';
+import { TYPES_WITHOUT_HISTORY, type StoredResource } from '../hub/store/resourceStore.ts';
 import type { ApiContext } from './apiContext.ts';
 import { sendResource } from './fhirResponse.ts';
+import { historyBundle, versionEtag } from './historyBundle.ts';
+import { parseHistory } from './historyRequest.ts';
 import { viewOf } from './resourceView.ts';
-import { SUMMARY_MODES, type SummaryMode } from './searchRequest.ts';
+import { queryPairs, SUMMARY_MODES, type SummaryMode } from './searchRequest.ts';
 
-/** read, vread and instance history, with ETag / If-None-Match and 410 for merged-away Patients. */
+/** read, vread, instance and type history, with ETag / If-None-Match and 410 for merged-away Patients. */
 export const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
 export const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -40,10 +42,6 @@ function summaryOf(req: Request): { summary?: SummaryMode; elements?: string[] }
   };
 }
 
-function etagOf(r: StoredResource): string {
-  return `W/"${r.meta?.versionId ?? '1'}"`;
-}
-
 /** If-None-Match: the client's copy is current, answer 304 without a body. */
 function notModified(req: Request, r: StoredResource): boolean {
   const header = req.get('if-none-match');
@@ -53,7 +51,7 @@ function notModified(req: Request, r: StoredResource): boolean {
 }
 
 function sendVersioned(req: Request, res: Response, r: StoredResource): void {
-  res.setHeader('ETag', etagOf(r));
+  res.setHeader('ETag', versionEtag(r));
   if (r.meta?.lastUpdated) res.setHeader('Last-Modified', new Date(r.meta.lastUpdated).toUTCString());
   if (notModified(req, r)) {
     res.status(304).end();
@@ -63,8 +61,50 @@ function sendVersioned(req: Request, res: Response, r: StoredResource): void {
   sendResource(req, res, viewOf(r, summary, elements));
 }
 
+/**
+ * One page of a type's or a resource's history. The store is asked for one version more than
+ * the page: when it does not come, this is the last page and the total is known without a
+ * count query (a second collection scan on FerretDB).
+ */
+async function sendHistory(ctx: ApiContext, req: Request, res: Response, type: string, id?: string): Promise<void> {
+  if (TYPES_WITHOUT_HISTORY.has(type)) {
+    throw new HubError('API_INTERACTION_NOT_SUPPORTED', `${type} keeps no version history (each is written once); read or search it instead`, { path: 'type' });
+  }
+  const parsed = parseHistory(queryPairs(req.originalUrl), ctx.limits);
+  const found = await ctx.store.historyPage(type, {
+    ...(id !== undefined ? { id } : {}),
+    ...(parsed.since ? { since: parsed.since } : {}),
+    offset: parsed.offset,
+    count: parsed.count === 0 ? 0 : parsed.count + 1,
+    total: parsed.count === 0,
+  });
+  const more = found.resources.length > parsed.count;
+  const versions = found.resources.slice(0, parsed.count);
+  // an empty page past the end says nothing about how many versions there are
+  const endReached = !more && (versions.length > 0 || parsed.offset === 0);
+  const total = found.total ?? (endReached ? parsed.offset + versions.length : undefined);
+  if (id !== undefined && versions.length === 0 && !(await ctx.store.read(type, id))) {
+    throw new HubError('API_RESOURCE_NOT_FOUND', `${type}/${id} is not known`, { path: 'id' });
+  }
+  res.locals.auditResources = versions;
+  sendResource(req, res, historyBundle({
+    base: ctx.base,
+    page: { url: `${ctx.base}/${type}${id !== undefined ? `/${id}` : ''}/_history`, pairs: parsed.pairs, offset: parsed.offset, count: parsed.count },
+    versions,
+    ...(total !== undefined ? { total } : {}),
+  }));
+}
+
 export function readRoutes(ctx: ApiContext): express.Router {
   const router = express.Router();
+
+  // before /:type/:id, which would take `_history` for an id
+  router.get('/:type/_history', wrap(async (req, res) => {
+    const { type } = req.params as { type: string };
+    checkTypeAndId(type);
+    if (!SEARCH_PARAMETERS[type]) throw new HubError('API_TYPE_NOT_FOUND', `${type} is not served by this API`, { path: 'type' });
+    await sendHistory(ctx, req, res, type);
+  }));
 
   router.get('/:type/:id', wrap(async (req, res) => {
     const { type, id } = req.params as { type: string; id: string };
@@ -91,22 +131,7 @@ export function readRoutes(ctx: ApiContext): express.Router {
     const { type, id } = req.params as { type: string; id: string };
     checkTypeAndId(type, id);
     await refuseMergedPatient(ctx, res, type, id);
-    const versions = await ctx.store.history(type, id);
-    if (versions.length === 0) throw new HubError('API_RESOURCE_NOT_FOUND', `${type}/${id} is not known`, { path: 'id' });
-    res.locals.auditResources = versions.slice(0, 1);
-    const bundle: Bundle = {
-      resourceType: 'Bundle',
-      type: 'history',
-      total: versions.length,
-      link: [{ relation: 'self', url: `${ctx.base}/${type}/${id}/_history` }],
-      entry: versions.map((r) => ({
-        fullUrl: `${ctx.base}/${type}/${id}`,
-        resource: r,
-        request: { method: r.meta?.versionId === '1' ? 'POST' : 'PUT', url: r.meta?.versionId === '1' ? type : `${type}/${id}` },
-        response: { status: r.meta?.versionId === '1' ? '201 Created' : '200 OK', etag: etagOf(r), ...(r.meta?.lastUpdated ? { lastModified: r.meta.lastUpdated } : {}) },
-      })),
-    };
-    sendResource(req, res, bundle);
+    await sendHistory(ctx, req, res, type, id);
   }));
 
   return router;

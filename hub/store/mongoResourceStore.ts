@@ -2,7 +2,7 @@ import type { Collection, Db, Document, Filter, Sort } from 'mongodb';
 import { HubError } from '../core/hubError.ts';
 import { resourceContentHash } from './contentHash.ts';
 import type {
-  Criterion, ResourceStore, SearchQuery, SearchResult, StoredResource, WriteRequest, WriteResult,
+  Criterion, HistoryQuery, ResourceStore, SearchQuery, SearchResult, StoredResource, WriteRequest, WriteResult,
 } from './resourceStore.ts';
 import { searchIndexFor, type SearchIndex } from './searchIndex.ts';
 import { indexFilter, sortKeysFor, sortSpec } from './mongoSearchFilter.ts';
@@ -79,6 +79,7 @@ export class MongoResourceStore implements ResourceStore {
   }
 
   private historyOf(type: string): Collection<HistoryDoc> {
+    if (!TYPE_NAME.test(type)) throw new HubError('STORE_TYPE_INVALID', `"${type}" is not a resource type`);
     return this.db.collection<HistoryDoc>(`${type}_history`);
   }
 
@@ -87,6 +88,8 @@ export class MongoResourceStore implements ResourceStore {
     const key = `${type}:${paths.join(',')}`;
     if (this.indexed.has(key)) return;
     await this.historyOf(type).createIndex({ id: 1, versionId: -1 });
+    // type-level history and _since read newest first (FerretDB v1 scans regardless)
+    await this.historyOf(type).createIndex({ lastUpdated: -1 });
     for (const p of paths) await this.current(type).createIndex({ [`resource.${p}`]: 1 });
     this.indexed.add(key);
   }
@@ -150,9 +153,21 @@ export class MongoResourceStore implements ResourceStore {
     return doc?.resource;
   }
 
-  async history(type: string, id: string): Promise<StoredResource[]> {
-    const docs = await this.historyOf(type).find({ id }).sort({ versionId: -1 }).toArray();
-    return docs.map((d) => d.resource);
+  async historyPage(type: string, query: HistoryQuery): Promise<SearchResult> {
+    const coll = this.historyOf(type);
+    const filter: Filter<HistoryDoc> = {
+      ...(query.id !== undefined ? { id: query.id } : {}),
+      ...(query.since ? { lastUpdated: { $gte: query.since } } : {}),
+    };
+    const resources: StoredResource[] = [];
+    if (query.count > 0) {
+      // versionId, not `_id`: `_id` (`id/versionId`) is a string, which would put version 9 before 10
+      const cursor = coll.find(filter, { projection: { resource: 1 } })
+        .sort({ lastUpdated: -1, id: 1, versionId: -1 }).skip(query.offset).limit(query.count);
+      for (const d of await cursor.toArray()) resources.push(d.resource);
+    }
+    const total = query.total ? await coll.countDocuments(filter) : undefined;
+    return { resources, ...(total !== undefined ? { total } : {}) };
   }
 
   async search(type: string, query: SearchQuery): Promise<SearchResult> {

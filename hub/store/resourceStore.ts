@@ -74,12 +74,30 @@ export interface SearchResult {
   total?: number;
 }
 
+/**
+ * Types written once and never versioned: the audit trail appends AuditEvents to the current
+ * collection without history copies, so there is no history or past version to read.
+ */
+export const TYPES_WITHOUT_HISTORY: ReadonlySet<string> = new Set(['AuditEvent']);
+
+/** A page of versions from the history of one resource (`id`) or of every resource of a type. */
+export interface HistoryQuery {
+  /** one resource's versions; absent = every resource of the type */
+  id?: string;
+  /** only versions stored at or after this instant */
+  since?: Date;
+  offset: number;
+  count: number;
+  /** compute the number of matching versions (costs a second query) */
+  total?: boolean;
+}
+
 export interface ResourceStore {
   write(request: WriteRequest): Promise<WriteResult>;
   read(type: string, id: string): Promise<StoredResource | undefined>;
   readVersion(type: string, id: string, versionId: string): Promise<StoredResource | undefined>;
-  /** newest first */
-  history(type: string, id: string): Promise<StoredResource[]>;
+  /** versions newest first: by lastUpdated, then id, then versionId, so pages do not overlap */
+  historyPage(type: string, query: HistoryQuery): Promise<SearchResult>;
   search(type: string, query: SearchQuery): Promise<SearchResult>;
   /** current versions of the given ids that exist, in no particular order */
   readMany(type: string, ids: string[]): Promise<StoredResource[]>;
