@@ -5,7 +5,7 @@
  * on, as in production) and load generator (autocannon) run in this one process.
  *
  *   npx tsx bench/apiThroughput.ts [--patients 10000] [--duration 10] [--connections 10]
- *     [--slow-requests 40] [--slow-connections 10] [--timeout 120] [--keep]
+ *     [--slow-requests 40] [--slow-connections 10] [--timeout 120] [--keep] [--seed-only]
  *
  * Seeding writes the documents the store's write path would (search entries included) with
  * insertMany, to spend the time on the API rather than on loading. Needs FerretDB (or MONGO_URL).
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     'slow-connections': { type: 'string' },
     timeout: { type: 'string', default: '120' },
     keep: { type: 'boolean', default: false },
+    // seed (or find seeded) and stop: at 1M patients seeding takes most of an hour
+    'seed-only': { type: 'boolean', default: false },
   },
 });
 const patients = Number(values.patients);
@@ -142,6 +144,10 @@ interface CannonResult {
 async function main(): Promise<void> {
   const client = await new MongoClient(mongoUrl).connect();
   await seed(client);
+  if (values['seed-only']) {
+    await client.close();
+    return;
+  }
   const db = client.db(dbName);
   const store = new MongoResourceStore(db);
   const log = silentLogger();
