@@ -19,7 +19,7 @@ function interactionOf(req: Request): { subtype: string; action: AuditEvent['act
   if (op) return { subtype: op.slice(1), action: 'E' };
   if (req.method !== 'GET' && req.method !== 'HEAD' && parts[parts.length - 1] !== '_search') return { subtype: req.method === 'POST' ? 'create' : 'update', action: req.method === 'POST' ? 'C' : 'U' };
   if (parts.length <= 1 || parts[parts.length - 1] === '_search') return { subtype: 'search-type', action: 'E' };
-  if (parts.includes('_history')) return { subtype: parts.length === 4 ? 'vread' : 'history-instance', action: 'R' };
+  if (parts.includes('_history')) return { subtype: parts.length === 4 ? 'vread' : parts.length === 2 ? 'history-type' : 'history-instance', action: 'R' };
   return { subtype: 'read', action: 'R' };
 }
 

@@ -1,6 +1,7 @@
 import { HubError } from '../hub/core/hubError.ts';
 import type { ApiLimits } from './apiLimits.ts';
 import type { QueryPairs } from './searchRequest.ts';
+import { integerParameter, parameterError } from './parameterValue.ts';
 
 /**
  * The parameters of a type- or instance-level `_history` request (FHIR R4 http.html#history).
@@ -20,13 +21,8 @@ const RESPONSE_PARAMS = new Set(['_format', '_pretty']);
 /** FHIR `instant`: seconds and a zone are required, so the moment is not open to interpretation. */
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-const bad = (name: string, message: string): HubError => new HubError('API_PARAMETER_INVALID', message, { path: name });
+const bad = parameterError;
 
-function integer(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) throw bad(name, `${name} must be an integer from ${min} to ${max}`);
-  return n;
-}
 
 function instant(name: string, value: string): Date {
   const at = INSTANT.test(value) ? new Date(value) : undefined;
@@ -39,8 +35,8 @@ export function parseHistory(pairs: QueryPairs, limits: ApiLimits): ParsedHistor
   const parsed: ParsedHistory = { count: limits.defaultCount, offset: 0, pairs };
   for (const [name, value] of pairs) {
     switch (name) {
-      case '_count': parsed.count = integer(name, value, 0, limits.maxCount); break;
-      case '_offset': parsed.offset = integer(name, value, 0, Number.MAX_SAFE_INTEGER); break;
+      case '_count': parsed.count = integerParameter(name, value, 0, limits.maxCount); break;
+      case '_offset': parsed.offset = integerParameter(name, value, 0, Number.MAX_SAFE_INTEGER); break;
       case '_since': parsed.since = instant(name, value); break;
       // versions current during a period need each next version's time: not kept, so refused rather than guessed
       case '_at': throw new HubError('API_PARAMETER_NOT_SUPPORTED', '_at is not supported on _history; use _since', { path: name });

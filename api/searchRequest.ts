@@ -4,6 +4,7 @@ import type { ComparisonPrefix, IndexCriterion, IndexMatch } from '../hub/store/
 import { referenceKey } from '../hub/store/searchIndex.ts';
 import { SEARCHABLE_TYPES, searchParamOf, type SearchParamDefinition } from '../hub/store/searchParameterTable.ts';
 import type { ApiLimits } from './apiLimits.ts';
+import { integerParameter, parameterError } from './parameterValue.ts';
 
 /**
  * A FHIR search query string parsed against the search-parameter tables: conditions the store
@@ -57,7 +58,7 @@ export interface ParsedSearch {
 /** Parameters that shape the response, not the match; accepted on any search. */
 const RESULT_PARAMS = new Set(['_count', '_offset', '_sort', '_total', '_include', '_revinclude', '_include:iterate', '_revinclude:iterate', '_summary', '_elements', '_format', '_pretty']);
 
-const bad = (name: string, message: string): HubError => new HubError('API_PARAMETER_INVALID', message, { path: name });
+const bad = parameterError;
 
 export function queryPairs(url: string): QueryPairs {
   const q = url.indexOf('?');
@@ -136,11 +137,6 @@ function unknown(type: string, name: string): HubError {
   return new HubError('API_PARAMETER_UNKNOWN', `unknown search parameter "${name}" for ${type}`, { path: name });
 }
 
-function integer(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) throw bad(name, `${name} must be an integer from ${min} to ${max}`);
-  return n;
-}
 
 function includeSpec(name: string, value: string, searchedType: string, rev: boolean): IncludeSpec {
   const [sourceType = '', param = '', targetType] = value.split(':');
@@ -206,8 +202,8 @@ export function parseSearch(type: string, pairs: QueryPairs, limits: ApiLimits, 
 
 function applyResultParam(parsed: ParsedSearch, name: string, value: string, limits: ApiLimits): void {
   switch (name) {
-    case '_count': parsed.count = integer(name, value, 0, limits.maxCount); return;
-    case '_offset': parsed.offset = integer(name, value, 0, Number.MAX_SAFE_INTEGER); return;
+    case '_count': parsed.count = integerParameter(name, value, 0, limits.maxCount); return;
+    case '_offset': parsed.offset = integerParameter(name, value, 0, Number.MAX_SAFE_INTEGER); return;
     case '_total':
       if (value !== 'none' && value !== 'estimate' && value !== 'accurate') throw bad(name, '_total must be none, estimate or accurate');
       parsed.total = value; return;

@@ -165,10 +165,11 @@ describe('type- and instance-level _history, paged, through HTTP (real FerretDB)
     }
   });
 
-  it('records the Patients whose versions were disclosed in the AuditEvent', async () => {
+  it('records the Patients whose versions were disclosed in a history-type AuditEvent', async () => {
     await client.request('Patient/_history?_count=2');
     await new Promise((resolve) => setTimeout(resolve, 50)); // the event is built when the response finishes
     const event = [...audits].reverse().find((a) => a.entity?.some((e) => e.query && Buffer.from(e.query, 'base64').toString() === '_count=2'))!;
+    expect(event.subtype?.map((c) => c.code)).to.deep.equal(['history-type']);
     const disclosed = event.entity!.filter((e) => e.what?.reference).map((e) => e.what!.reference).sort();
     expect(disclosed).to.deep.equal([...new Set(patientVersions().slice(0, 2).map((w) => `Patient/${w.id}`))].sort());
   });
