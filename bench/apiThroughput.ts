@@ -1,11 +1,12 @@
 /**
  * FHIR API throughput: requests/second and p50/p99 latency for a Patient read, a Patient name
- * search and Patient/$everything, against FerretDB seeded with N patients (each with two
- * Encounters, four Observations and a Condition). Server (with bearer auth and the audit trail
+ * search and Patient/$everything, against FerretDB seeded with N patients (each, or each Kth with
+ * --records-every K, with two Encounters, four Observations and a Condition). Server (with bearer auth and the audit trail
  * on, as in production) and load generator (autocannon) run in this one process.
  *
  *   npx tsx bench/apiThroughput.ts [--patients 10000] [--duration 10] [--connections 10]
  *     [--slow-requests 40] [--slow-connections 10] [--timeout 120] [--keep] [--seed-only]
+ *     [--records-every 1]
  *
  * Seeding writes the documents the store's write path would (search entries included) with
  * insertMany, to spend the time on the API rather than on loading. Needs FerretDB (or MONGO_URL).
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     // seed (or find seeded) and stop: at 1M patients seeding takes most of an hour
     'seed-only': { type: 'boolean', default: false },
+    // clinical records for every Kth patient only: seeding 8M documents into FerretDB takes hours
+    'records-every': { type: 'string', default: '1' },
   },
 });
 const patients = Number(values.patients);
@@ -42,7 +45,10 @@ const slowRequests = Number(values['slow-requests']);
 const slowConnections = Number(values['slow-connections'] ?? values.connections);
 const timeoutSeconds = Number(values.timeout);
 const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/';
-const dbName = `bench_api_${patients}`;
+const recordsEvery = Math.max(1, Number(values['records-every']));
+const dbName = `bench_api_${patients}${recordsEvery > 1 ? `_r${recordsEvery}` : ''}`;
+/** a patient that has clinical records, for $everything */
+const patientWithRecords = (n: number): string => `bp${((n * 7919) % Math.ceil(patients / recordsEvery)) * recordsEvery}`;
 const auth = { enabled: true, issuer: 'urn:hub:bench', audience: 'urn:hub:bench-api', devSecret: 'bench-secret-0123456789abcdef' };
 
 const FAMILIES = ['Wang', 'Li', 'Zhang', 'Liu', 'Chen', 'Yang', 'Huang', 'Zhao', 'Wu', 'Zhou', 'Xu', 'Sun', 'Ma', 'Zhu', 'Hu', 'Guo', 'He', 'Lin', 'Gao', 'Luo',
@@ -66,6 +72,7 @@ function recordsOf(i: number): StoredResource[] {
     telecom: [{ system: 'phone', value: `138${String(i).padStart(8, '0')}` }],
     address: [{ city: rand(['Shanghai', 'Beijing', 'Berlin', 'Boston'], i, 3), postalCode: String(100000 + (i % 900)) }],
   } as StoredResource];
+  if (i % recordsEvery !== 0) return out;
   for (let e = 0; e < 2; e += 1) {
     const start = `2026-${String(1 + ((i + e * 5) % 12)).padStart(2, '0')}-10T08:00:00+08:00`;
     out.push({
@@ -106,12 +113,14 @@ async function seed(client: MongoClient): Promise<void> {
   };
   const now = new Date();
   const progressEvery = Math.max(10_000, Math.round(patients / 20));
+  let written = 0;
   for (let i = 0; i < patients; i += 1) {
     if (i > 0 && i % progressEvery === 0) {
       const secs = (Date.now() - started) / 1000;
-      console.log(`seeding: ${i}/${patients} patients, ${Math.round((i * 8) / secs)} resources/s, ~${Math.round(((patients - i) * secs) / i)} s left`);
+      console.log(`seeding: ${i}/${patients} patients, ${Math.round(written / secs)} resources/s, ~${Math.round(((patients - i) * secs) / i)} s left`);
     }
     for (const r of recordsOf(i)) {
+      written += 1;
       const list = batches.get(r.resourceType) ?? [];
       list.push(firstVersionDocument(r, now));
       batches.set(r.resourceType, list);
@@ -125,11 +134,12 @@ async function seed(client: MongoClient): Promise<void> {
     const byType = new Map<string, string[]>();
     for (const r of recordsOf(i).filter((x) => x.resourceType !== 'Patient')) byType.set(r.resourceType, [...(byType.get(r.resourceType) ?? []), r.id]);
     for (const [type, ids] of byType) postings.push({ _id: `${type}|Patient/bp${i}`, ids });
+    if (i > 0 && i % progressEvery === 0) console.log(`postings: ${i}/${patients} patients`);
     if (postings.length >= 3000) await db.collection('patient_postings').insertMany(postings.splice(0) as never[]);
   }
   if (postings.length) await db.collection('patient_postings').insertMany(postings as never[]);
   const secs = (Date.now() - started) / 1000;
-  console.log(`seeded ${patients} patients (${patients * 8} resources, ${Math.round((patients * 8) / secs)}/s) in ${secs.toFixed(0)} s`);
+  console.log(`seeded ${patients} patients (${written} resources, ${Math.round(written / secs)}/s) in ${secs.toFixed(0)} s`);
 }
 
 interface CannonResult {
@@ -164,7 +174,7 @@ async function main(): Promise<void> {
     ['read Patient/{id}', () => `/fhir/Patient/bp${(n++ * 7919) % patients}`, false],
     ['search Patient?family={prefix}&_count=20', () => `/fhir/Patient?family=${encodeURIComponent(FAMILIES[n++ % FAMILIES.length]!.slice(0, 4))}&_count=20`, true],
     ['search Patient?family={prefix}&_count=20&_total=none', () => `/fhir/Patient?family=${encodeURIComponent(FAMILIES[n++ % FAMILIES.length]!.slice(0, 4))}&_count=20&_total=none`, true],
-    ['Patient/{id}/$everything', () => `/fhir/Patient/bp${(n++ * 7919) % patients}/$everything`, true],
+    ['Patient/{id}/$everything', () => `/fhir/Patient/${patientWithRecords(n++)}/$everything`, true],
   ];
   console.log(`\n${patients} patients; reads: ${connections} connections for ${duration} s; others: ${slowRequests} requests over ${slowConnections} connections; auth + audit on\n`);
   console.log('| request | req/s | p50 ms | p99 ms | requests | non-2xx |');
