@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/apiThroughput.ts [--patients 10000] [--duration 10] [--connections 10]
  *     [--slow-requests 40] [--slow-connections 10] [--timeout 120] [--keep] [--seed-only]
- *     [--records-every 1]
+ *     [--records-every 1] [--only read,search,search-no-total,everything]
  *
  * Seeding writes the documents the store's write path would (search entries included) with
  * insertMany, to spend the time on the API rather than on loading. Needs FerretDB (or MONGO_URL).
@@ -36,6 +36,8 @@ const { values } = parseArgs({
     'seed-only': { type: 'boolean', default: false },
     // clinical records for every Kth patient only: seeding 8M documents into FerretDB takes hours
     'records-every': { type: 'string', default: '1' },
+    // a comma-separated subset of: read,search,search-no-total,everything
+    only: { type: 'string' },
   },
 });
 const patients = Number(values.patients);
@@ -170,16 +172,18 @@ async function main(): Promise<void> {
   const { default: autocannon } = await import('autocannon');
 
   let n = 0;
-  const scenarios: Array<[string, () => string, boolean]> = [
-    ['read Patient/{id}', () => `/fhir/Patient/bp${(n++ * 7919) % patients}`, false],
-    ['search Patient?family={prefix}&_count=20', () => `/fhir/Patient?family=${encodeURIComponent(FAMILIES[n++ % FAMILIES.length]!.slice(0, 4))}&_count=20`, true],
-    ['search Patient?family={prefix}&_count=20&_total=none', () => `/fhir/Patient?family=${encodeURIComponent(FAMILIES[n++ % FAMILIES.length]!.slice(0, 4))}&_count=20&_total=none`, true],
-    ['Patient/{id}/$everything', () => `/fhir/Patient/${patientWithRecords(n++)}/$everything`, true],
+  const all: Array<[string, string, () => string, boolean]> = [
+    ['read', 'read Patient/{id}', () => `/fhir/Patient/bp${(n++ * 7919) % patients}`, false],
+    ['search', 'search Patient?family={prefix}&_count=20', () => `/fhir/Patient?family=${encodeURIComponent(FAMILIES[n++ % FAMILIES.length]!.slice(0, 4))}&_count=20`, true],
+    ['search-no-total', 'search Patient?family={prefix}&_count=20&_total=none', () => `/fhir/Patient?family=${encodeURIComponent(FAMILIES[n++ % FAMILIES.length]!.slice(0, 4))}&_count=20&_total=none`, true],
+    ['everything', 'Patient/{id}/$everything', () => `/fhir/Patient/${patientWithRecords(n++)}/$everything`, true],
   ];
+  const only = values.only?.split(',');
+  const scenarios = all.filter(([key]) => !only || only.includes(key));
   console.log(`\n${patients} patients; reads: ${connections} connections for ${duration} s; others: ${slowRequests} requests over ${slowConnections} connections; auth + audit on\n`);
   console.log('| request | req/s | p50 ms | p99 ms | requests | non-2xx |');
   console.log('|---|---|---|---|---|---|');
-  for (const [name, path, slow] of scenarios) {
+  for (const [, name, path, slow] of scenarios) {
     const result = await autocannon({
       url: base.replace(/\/fhir$/, ''), connections: slow ? slowConnections : connections, timeout: timeoutSeconds,
       ...(slow ? { amount: slowRequests } : { duration }),
