@@ -1,12 +1,17 @@
 import type { NextFunction, Request, Response } from 'express';
 import { HubError } from '../hub/core/hubError.ts';
-import { scopesAllow, type AccessKind } from '../hub/auth/smartScopes.ts';
+import { patientScopesAllow, scopesAllow, type AccessKind } from '../hub/auth/smartScopes.ts';
 import type { Principal, TokenVerifier } from '../hub/auth/tokenVerifier.ts';
+import { PATIENT_COMPARTMENT } from '../hub/store/searchParameterTable.ts';
 
 /**
  * Bearer authentication and SMART scope checks for every route under /fhir but /metadata,
  * extra routers included. What a request needs is read from its path and method, so routes
  * added later are covered without registering them here.
+ *
+ * A request only `patient/` scopes allow is narrowed to the compartment of the token's launch
+ * Patient: it must be one of the few route shapes whose handlers enforce that compartment
+ * (patientCompartmentAccess.ts); anything else, including routes added later, is refused.
  */
 export interface RequiredAccess {
   /** a resource type, or `*` for system-level operations */
@@ -32,6 +37,43 @@ export function principalOf(res: Response): Principal | undefined {
   return res.locals.principal as Principal | undefined;
 }
 
+/** Whether this request is allowed by `patient/` scopes only, so its handler must keep to the launch Patient's compartment. */
+export function narrowedToPatient(res: Response): boolean {
+  return res.locals.patientNarrowed === true;
+}
+
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * The routes that enforce the patient compartment: search (GET, POST _search), read, vread and
+ * instance history of Patient and the compartment types, and Patient/{id}/$everything.
+ */
+function compartmentRoute(method: string, path: string): boolean {
+  const parts = path.split('/').filter(Boolean);
+  const [type = '', id = '', third, vid] = parts;
+  if (type !== 'Patient' && !PATIENT_COMPARTMENT[type]) return false;
+  const get = method === 'GET' || method === 'HEAD';
+  if (parts.length === 1) return get;
+  if (parts.length === 2 && id === '_search') return method === 'POST';
+  if (!get || !FHIR_ID.test(id)) return false;
+  if (parts.length === 2) return true;
+  if (parts.length === 3) return third === '_history' || (type === 'Patient' && third === '$everything');
+  return parts.length === 4 && third === '_history' && /^\d{1,12}$/.test(vid ?? '');
+}
+
+/** Throws 403 unless a request allowed by `patient/` scopes only can be kept to the launch Patient's compartment. */
+function requirePatientNarrowing(principal: Principal, method: string, path: string, need: RequiredAccess): void {
+  if (!principal.patient) {
+    throw new HubError('AUTH_FORBIDDEN', `the token's patient/ scopes need a patient launch context: a "patient" claim naming the Patient the token is about`, { path: 'patient' });
+  }
+  if (need.type !== 'Patient' && !PATIENT_COMPARTMENT[need.type]) {
+    throw new HubError('AUTH_FORBIDDEN', `patient/ scopes reach only Patient and the types of the Patient compartment, not ${need.type === '*' ? 'system-level operations' : need.type}; that needs a user/ or system/ scope`, { path: 'scope' });
+  }
+  if (!compartmentRoute(method, path)) {
+    throw new HubError('AUTH_FORBIDDEN', `patient/ scopes allow only read, vread, instance history, search and Patient/{id}/$everything within the patient's compartment; ${method} ${path} needs a user/ or system/ scope`, { path: 'scope' });
+  }
+}
+
 /** Throws 403 unless the caller may read every one of `types` (no-op when auth is off). */
 export function requireRead(res: Response, types: string[]): void {
   const principal = principalOf(res);
@@ -40,10 +82,15 @@ export function requireRead(res: Response, types: string[]): void {
   if (denied) throw new HubError('AUTH_FORBIDDEN', `the token's scopes do not allow reading ${denied}`, { path: denied });
 }
 
-/** Types among `types` the caller may read (all when auth is off). */
+/**
+ * Types among `types` the caller may read (all when auth is off); in a request narrowed to the
+ * patient compartment also those its `patient/` scopes grant, since the route keeps to it.
+ */
 export function readableTypes(res: Response, types: string[]): string[] {
   const principal = principalOf(res);
-  return principal ? types.filter((t) => scopesAllow(principal.scopes, t, 'read')) : types;
+  if (!principal) return types;
+  const narrowed = narrowedToPatient(res);
+  return types.filter((t) => scopesAllow(principal.scopes, t, 'read') || (narrowed && patientScopesAllow(principal.scopes, t, 'read')));
 }
 
 export function bearerAuthentication(verifier: TokenVerifier, realm: string) {
@@ -51,8 +98,13 @@ export function bearerAuthentication(verifier: TokenVerifier, realm: string) {
     verifier.verify(req.get('authorization')).then((principal) => {
       res.locals.principal = principal;
       const need = requiredAccess(req.method, req.path);
+      // a user/ or system/ grant is never narrowed by patient/ scopes beside it
       if (!scopesAllow(principal.scopes, need.type, need.access)) {
-        throw new HubError('AUTH_FORBIDDEN', `the token's scopes do not allow ${need.access} on ${need.type === '*' ? 'all types' : need.type}`, { path: 'scope' });
+        if (!patientScopesAllow(principal.scopes, need.type, need.access)) {
+          throw new HubError('AUTH_FORBIDDEN', `the token's scopes do not allow ${need.access} on ${need.type === '*' ? 'all types' : need.type}`, { path: 'scope' });
+        }
+        requirePatientNarrowing(principal, req.method, req.path, need);
+        res.locals.patientNarrowed = true;
       }
       next();
     }).catch((err: unknown) => {

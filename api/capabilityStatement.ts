@@ -65,7 +65,9 @@ export function capabilityStatement(options: CapabilityOptions): CapabilityState
         security: {
           cors: false,
           service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
-          description: 'Bearer JWT required (RS/ES/HS signed, issuer and audience checked); SMART scopes such as user/Patient.read or system/*.read.',
+          description: 'Bearer JWT required (RS/ES/HS signed, issuer and audience checked); SMART scopes such as user/Patient.read or system/*.read. '
+            + 'patient/ scopes (patient/*.read, patient/Observation.rs) need the launch-context claim "patient" and reach only that person\'s compartment '
+            + '(the golden Patient, its source Patients and their records): read, vread, instance history, search without chains or _has, Patient/{id}/$everything.',
         },
       } : {}),
       resource: resources,

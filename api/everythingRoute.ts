@@ -6,6 +6,7 @@ import { PATIENT_COMPARTMENT } from '../hub/store/searchParameterTable.ts';
 import type { ApiContext } from './apiContext.ts';
 import { readableTypes } from './authorization.ts';
 import { sendResource } from './fhirResponse.ts';
+import { narrowedCompartment } from './patientCompartmentAccess.ts';
 import { checkTypeAndId, refuseMergedPatient } from './readRoutes.ts';
 import { searchsetBundle } from './searchBundle.ts';
 import { queryPairs, type QueryPairs } from './searchRequest.ts';
@@ -64,6 +65,9 @@ async function everything(ctx: ApiContext, req: Request, res: Response): Promise
   checkTypeAndId('Patient', id);
   const pairs = queryPairs(req.originalUrl);
   const params = paramsOf(ctx, pairs);
+  // under patient/ scopes only the person's own golden or source id; another's answers as absent
+  const compartment = await narrowedCompartment(ctx, res);
+  if (compartment && !compartment.mayHold('Patient', id)) throw new HubError('API_RESOURCE_NOT_FOUND', `Patient/${id} is not known`, { path: 'id' });
   // the patient 360 shows only what the token may read
   params.types = readableTypes(res, params.types);
   // the merge check, the golden record and its sources are independent reads: side by side

@@ -6,6 +6,7 @@ import type { ApiContext } from './apiContext.ts';
 import { sendResource } from './fhirResponse.ts';
 import { historyBundle, versionEtag } from './historyBundle.ts';
 import { parseHistory } from './historyRequest.ts';
+import { narrowedCompartment, type PatientCompartment } from './patientCompartmentAccess.ts';
 import { viewOf } from './resourceView.ts';
 import { queryPairs, SUMMARY_MODES, type SummaryMode } from './searchRequest.ts';
 
@@ -66,7 +67,7 @@ function sendVersioned(req: Request, res: Response, r: StoredResource): void {
  * the page: when it does not come, this is the last page and the total is known without a
  * count query (a second collection scan on FerretDB).
  */
-async function sendHistory(ctx: ApiContext, req: Request, res: Response, type: string, id?: string): Promise<void> {
+async function sendHistory(ctx: ApiContext, req: Request, res: Response, type: string, id?: string, compartment?: PatientCompartment): Promise<void> {
   if (TYPES_WITHOUT_HISTORY.has(type)) {
     throw new HubError('API_INTERACTION_NOT_SUPPORTED', `${type} keeps no version history (each is written once); read or search it instead`, { path: 'type' });
   }
@@ -79,7 +80,8 @@ async function sendHistory(ctx: ApiContext, req: Request, res: Response, type: s
     total: parsed.count === 0,
   });
   const more = found.resources.length > parsed.count;
-  const versions = found.resources.slice(0, parsed.count);
+  // under patient/ scopes a version from before the record was re-assigned to this person stays hidden
+  const versions = found.resources.slice(0, parsed.count).filter((v) => !compartment || compartment.contains(v));
   // an empty page past the end says nothing about how many versions there are
   const endReached = !more && (versions.length > 0 || parsed.offset === 0);
   const total = found.total ?? (endReached ? parsed.offset + versions.length : undefined);
@@ -109,9 +111,13 @@ export function readRoutes(ctx: ApiContext): express.Router {
   router.get('/:type/:id', wrap(async (req, res) => {
     const { type, id } = req.params as { type: string; id: string };
     checkTypeAndId(type, id);
+    const notFound = new HubError('API_RESOURCE_NOT_FOUND', `${type}/${id} is not known`, { path: 'id' });
+    // outside the patient/ scope's compartment answers exactly as absent: a 403 would confirm another person's ids
+    const compartment = await narrowedCompartment(ctx, res);
+    if (compartment && !compartment.mayHold(type, id)) throw notFound;
     // side by side: with a patient index the merge check is a database read of its own
     const [, resource] = await Promise.all([refuseMergedPatient(ctx, res, type, id), ctx.store.read(type, id)]);
-    if (!resource) throw new HubError('API_RESOURCE_NOT_FOUND', `${type}/${id} is not known`, { path: 'id' });
+    if (!resource || (compartment && !compartment.contains(resource))) throw notFound;
     res.locals.auditResources = [resource];
     sendVersioned(req, res, resource);
   }));
@@ -120,9 +126,13 @@ export function readRoutes(ctx: ApiContext): express.Router {
     const { type, id, vid } = req.params as { type: string; id: string; vid: string };
     checkTypeAndId(type, id);
     if (!/^\d{1,12}$/.test(vid)) throw new HubError('API_VERSION_INVALID', `"${vid}" is not a version id`, { path: 'vid' });
+    const notFound = new HubError('API_VERSION_NOT_FOUND', `${type}/${id} has no version ${vid}`, { path: 'vid' });
+    // as for read: outside the compartment is indistinguishable from absent
+    const compartment = await narrowedCompartment(ctx, res);
+    if (compartment && !compartment.mayHold(type, id)) throw notFound;
     await refuseMergedPatient(ctx, res, type, id);
     const resource = await ctx.store.readVersion(type, id, vid);
-    if (!resource) throw new HubError('API_VERSION_NOT_FOUND', `${type}/${id} has no version ${vid}`, { path: 'vid' });
+    if (!resource || (compartment && !compartment.contains(resource))) throw notFound;
     res.locals.auditResources = [resource];
     sendVersioned(req, res, resource);
   }));
@@ -130,8 +140,14 @@ export function readRoutes(ctx: ApiContext): express.Router {
   router.get('/:type/:id/_history', wrap(async (req, res) => {
     const { type, id } = req.params as { type: string; id: string };
     checkTypeAndId(type, id);
+    const compartment = await narrowedCompartment(ctx, res);
+    if (compartment) {
+      // the record as it is now decides; answered as absent when it is another person's
+      const current = compartment.mayHold(type, id) ? await ctx.store.read(type, id) : undefined;
+      if (!current || !compartment.contains(current)) throw new HubError('API_RESOURCE_NOT_FOUND', `${type}/${id} is not known`, { path: 'id' });
+    }
     await refuseMergedPatient(ctx, res, type, id);
-    await sendHistory(ctx, req, res, type, id);
+    await sendHistory(ctx, req, res, type, id, compartment);
   }));
 
   return router;

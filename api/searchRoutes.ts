@@ -2,8 +2,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { HubError } from '../hub/core/hubError.ts';
 import { SEARCH_PARAMETERS } from '../hub/store/searchParameterTable.ts';
 import type { ApiContext } from './apiContext.ts';
-import { readableTypes, requireRead } from './authorization.ts';
+import { requireRead } from './authorization.ts';
 import { sendResource } from './fhirResponse.ts';
+import { narrowedCompartment, narrowSearch, visibleIncluded } from './patientCompartmentAccess.ts';
 import { checkTypeAndId } from './readRoutes.ts';
 import { searchsetBundle } from './searchBundle.ts';
 import { executeSearch } from './searchExecutor.ts';
@@ -14,11 +15,12 @@ async function search(ctx: ApiContext, req: Request, res: Response, type: string
   checkTypeAndId(type);
   if (!SEARCH_PARAMETERS[type]) throw new HubError('API_TYPE_NOT_FOUND', `${type} is not served by this API`, { path: 'type' });
   const parsed = parseSearch(type, pairs, ctx.limits);
+  const compartment = await narrowedCompartment(ctx, res);
+  if (compartment) narrowSearch(parsed, compartment);
   // a chain or _has reveals facts about its type: the caller must be allowed to read it
   requireRead(res, [...parsed.chains.map((c) => c.targetType), ...parsed.has.map((h) => h.type)]);
   const outcome = await executeSearch(ctx, parsed);
-  const allowed = new Set(readableTypes(res, [...new Set(outcome.included.map((r) => r.resourceType))]));
-  outcome.included = outcome.included.filter((r) => allowed.has(r.resourceType));
+  outcome.included = await visibleIncluded(ctx, res, outcome.included);
   res.locals.auditResources = outcome.matches.concat(outcome.included);
   res.locals.auditQuery = `${type}?${new URLSearchParams(pairs).toString()}`;
   sendResource(req, res, searchsetBundle({

@@ -3,7 +3,7 @@ import { loadConfig } from '../../hub/config/loadConfig.ts';
 import type { HubConfig } from '../../hub/config/hubConfig.ts';
 import { parseArgs, type Command } from './command.ts';
 
-const USAGE = 'hub token [--scope "system/*.read"] [--subject dev-user] [--ttl 3600]';
+const USAGE = 'hub token [--scope "system/*.read"] [--subject dev-user] [--ttl 3600] [--patient <Patient id> (for patient/ scopes)]';
 
 /** Prints a bearer token signed with auth.devSecret, for trying the API in the quick start. */
 export async function runToken(args: string[], config: HubConfig, out: (text: string) => void): Promise<number> {
@@ -17,7 +17,12 @@ export async function runToken(args: string[], config: HubConfig, out: (text: st
     out(`hub token: --ttl must be a positive number of seconds\nusage: ${USAGE}\n`);
     return 2;
   }
+  if (options.patient !== undefined && (typeof options.patient !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(options.patient))) {
+    out(`hub token: --patient must be a Patient id\nusage: ${USAGE}\n`);
+    return 2;
+  }
   const token = await mintDevToken(config.auth, {
+    ...(typeof options.patient === 'string' ? { patient: options.patient } : {}),
     scope: typeof options.scope === 'string' ? options.scope : 'system/*.read',
     subject: typeof options.subject === 'string' ? options.subject : 'dev-user',
     ttlSeconds: ttl,

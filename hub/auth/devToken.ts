@@ -3,9 +3,10 @@ import { HubError } from '../core/hubError.ts';
 import type { AuthConfig } from './authConfig.ts';
 
 /** A token signed with the dev secret, for the quick start and tests: never for production keys. */
-export async function mintDevToken(config: AuthConfig, options: { subject?: string; scope?: string; ttlSeconds?: number } = {}): Promise<string> {
+export async function mintDevToken(config: AuthConfig, options: { subject?: string; scope?: string; ttlSeconds?: number; patient?: string } = {}): Promise<string> {
   if (!config.devSecret) throw new HubError('AUTH_NO_DEV_SECRET', 'auth.devSecret is not set; tokens come from your identity provider', { path: 'auth.devSecret' });
-  return new SignJWT({ scope: options.scope ?? 'system/*.read', client_id: 'hub-dev' })
+  // `patient` is the SMART launch context that patient/ scopes are limited to
+  return new SignJWT({ scope: options.scope ?? 'system/*.read', client_id: 'hub-dev', ...(options.patient ? { patient: options.patient } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuer(config.issuer)
     .setAudience(config.audience)

@@ -1,8 +1,9 @@
 /**
  * SMART on FHIR scopes, v1 (`user/Patient.read`, `system/*.write`, `user/*.*`) and v2
  * (`user/Patient.rs`, `system/*.cruds`). Pure: which kind of access a set of scopes grants on a
- * resource type. `patient/` scopes need a launch context this server does not enforce, so
- * they grant nothing rather than everything.
+ * resource type. `user/` and `system/` scopes grant a type outright; `patient/` scopes grant it
+ * only inside the compartment of the token's launch-context Patient, so they are asked about
+ * separately (patientScopesAllow) and the API narrows what they reach.
  */
 export const ACCESS_KINDS = ['read', 'search', 'write'] as const;
 export type AccessKind = (typeof ACCESS_KINDS)[number];
@@ -41,7 +42,19 @@ export function parseScopes(scope: string): ResourceScope[] {
   return out;
 }
 
-/** Whether the scopes grant `access` on `type` (`*` asks for every type at once). */
+function grantedBy(s: ResourceScope, type: string, access: AccessKind): boolean {
+  return (s.type === '*' || s.type === type) && s.grants.has(access);
+}
+
+/** Whether `user/` or `system/` scopes grant `access` on `type` (`*` asks for every type at once). */
 export function scopesAllow(scopes: ResourceScope[], type: string, access: AccessKind): boolean {
-  return scopes.some((s) => s.context !== 'patient' && (s.type === '*' || s.type === type) && s.grants.has(access));
+  return scopes.some((s) => s.context !== 'patient' && grantedBy(s, type, access));
+}
+
+/**
+ * Whether `patient/` scopes grant `access` on `type`: a grant limited to one Patient's
+ * compartment, worth nothing without a patient launch context.
+ */
+export function patientScopesAllow(scopes: ResourceScope[], type: string, access: AccessKind): boolean {
+  return scopes.some((s) => s.context === 'patient' && grantedBy(s, type, access));
 }

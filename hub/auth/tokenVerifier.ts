@@ -10,7 +10,12 @@ export interface Principal {
   issuer: string;
   scopes: ResourceScope[];
   tokenId?: string;
+  /** SMART launch context: the id of the Patient the token is about (`patient` claim), which `patient/` scopes are limited to */
+  patient?: string;
 }
+
+/** A FHIR id, as the API accepts it in a path. */
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
@@ -48,7 +53,7 @@ class StaticKeys {
 
 /**
  * Verifies bearer JWTs: signature (JWKS URL, static keys, or the dev secret), issuer, audience,
- * expiry; then reads `scope` (or `scp`) into SMART scopes.
+ * expiry; then reads `scope` (or `scp`) into SMART scopes and `patient` into the launch context.
  */
 export class TokenVerifier {
   private constructor(
@@ -103,12 +108,18 @@ export class TokenVerifier {
   private principalOf(payload: JWTPayload): Principal {
     const scope = typeof payload.scope === 'string' ? payload.scope : Array.isArray(payload.scp) ? payload.scp.join(' ') : typeof payload.scp === 'string' ? payload.scp : '';
     const clientId = typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : undefined;
+    const patient = payload.patient;
+    // a context the API cannot use as an id would make patient/ scopes match nothing or the wrong thing
+    if (patient !== undefined && (typeof patient !== 'string' || !FHIR_ID.test(patient))) {
+      throw unauthorized('the token\'s patient claim is not a FHIR Patient id');
+    }
     return {
       subject: payload.sub ?? clientId ?? 'unknown',
       issuer: payload.iss ?? this.config.issuer,
       scopes: parseScopes(scope),
       ...(clientId ? { clientId } : {}),
       ...(payload.jti ? { tokenId: payload.jti } : {}),
+      ...(patient !== undefined ? { patient } : {}),
     };
   }
 }

@@ -14,6 +14,14 @@ describe('hub token', () => {
     expect(principal.scopes.map((s) => `${s.context}/${s.type}`)).to.deep.equal(['user/Patient']);
   });
 
+  it('puts --patient in the token as the launch context for patient/ scopes', async () => {
+    let out = '';
+    expect(await runToken(['--scope', 'patient/*.read', '--patient', 'g-zhang'], config, (t) => { out += t; })).to.equal(0);
+    const principal = await (await TokenVerifier.create(config.auth!)).verify(`Bearer ${out.trim()}`);
+    expect(principal.patient).to.equal('g-zhang');
+    expect(await runToken(['--scope', 'patient/*.read', '--patient', 'Patient/x y'], config, () => undefined)).to.equal(2);
+  });
+
   it('refuses when no dev secret is configured, and a bad --ttl', async () => {
     let out = '';
     const { devSecret: _unused, ...withoutSecret } = config.auth!;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseScopes, scopesAllow } from '../../../hub/auth/smartScopes.ts';
+import { parseScopes, patientScopesAllow, scopesAllow } from '../../../hub/auth/smartScopes.ts';
 
 describe('SMART scopes', () => {
   const allows = (scope: string, type: string, access: 'read' | 'search' | 'write'): boolean => scopesAllow(parseScopes(scope), type, access);
@@ -24,7 +24,7 @@ describe('SMART scopes', () => {
     expect(allows('system/Patient.cu', 'Patient', 'write')).to.equal(true);
   });
 
-  it('grants nothing for patient/ scopes, query-restricted scopes and non-resource scopes', () => {
+  it('keeps patient/ scopes out of the outright grant, query-restricted and non-resource scopes too', () => {
     expect(allows('patient/*.read', 'Patient', 'read')).to.equal(false);
     expect(allows('user/Observation.rs?category=laboratory', 'Observation', 'read')).to.equal(false);
     expect(allows('openid fhirUser launch offline_access', 'Patient', 'read')).to.equal(false);
@@ -34,5 +34,15 @@ describe('SMART scopes', () => {
   it('asks for a wildcard scope when the request names no type', () => {
     expect(allows('user/Patient.read', '*', 'read')).to.equal(false);
     expect(allows('system/*.read', '*', 'read')).to.equal(true);
+  });
+
+  it('grants patient/ scopes only as a compartment grant, v1 and v2 alike', () => {
+    const patientAllows = (scope: string, type: string, access: 'read' | 'search' | 'write'): boolean => patientScopesAllow(parseScopes(scope), type, access);
+    expect(patientAllows('patient/*.read', 'Observation', 'search')).to.equal(true);
+    expect(patientAllows('patient/Observation.rs', 'Observation', 'read')).to.equal(true);
+    expect(patientAllows('patient/Observation.rs', 'Encounter', 'read')).to.equal(false);
+    expect(patientAllows('patient/Observation.rs', 'Observation', 'write')).to.equal(false);
+    expect(patientAllows('user/*.read', 'Observation', 'read')).to.equal(false);
+    expect(patientAllows('patient/Observation.rs?category=laboratory', 'Observation', 'read')).to.equal(false);
   });
 });

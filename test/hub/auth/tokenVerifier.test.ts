@@ -63,6 +63,19 @@ describe('TokenVerifier', () => {
     expect((await rejection(strict.verify(`Bearer ${token}`))).message).to.match(/HS256 are not accepted/);
   });
 
+  it('reads the SMART patient launch context from a top-level patient claim, and refuses one that is not an id', async () => {
+    const verifier = await TokenVerifier.create({ ...BASE, publicKeys: [await exportSPKI(keys.publicKey)] });
+    const principal = await verifier.verify(`Bearer ${await sign({ scope: 'patient/*.read launch/patient', patient: 'g-zhang' })}`);
+    expect(principal.patient).to.equal('g-zhang');
+    expect(principal.scopes.map((s) => `${s.context}/${s.type}`)).to.deep.equal(['patient/*']);
+    expect((await verifier.verify(`Bearer ${await sign({ scope: 'user/*.read' })}`)).patient).to.equal(undefined);
+    for (const patient of ['Patient/../x', 42]) {
+      const err = await rejection(verifier.verify(`Bearer ${await sign({ scope: 'patient/*.read', patient })}`));
+      expect(err.code).to.equal('AUTH_UNAUTHORIZED');
+      expect(err.message).to.match(/patient claim/);
+    }
+  });
+
   it('refuses to start without any key source', async () => {
     expect((await rejection(TokenVerifier.create(BASE))).code).to.equal('CONFIG_AUTH_KEYS');
   });
