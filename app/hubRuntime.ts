@@ -75,7 +75,7 @@ export class HubRuntime {
     // MongoDB uses these for search; FerretDB creates them without using them. Idempotent, ~0.3 s.
     await this.store.ensureSearchIndexes(SEARCHABLE_TYPES);
     if (config.mpi.enabled) {
-      this.patientIndex = await createPatientIndex({ db: this.mongo.db, store: this.store, log, rulesFile: path.resolve(PROJECT_ROOT, config.mpi.rulesFile) });
+      this.patientIndex = await createPatientIndex({ db: this.mongo.db, store: this.store, log, rulesFile: config.mpi.rulesFile });
     }
 
     if (this.options.pipeline !== false) {

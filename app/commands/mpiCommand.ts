@@ -138,7 +138,7 @@ export const mpiCommand: Command = {
     try {
       const index = await createPatientIndex({
         db: mongo.db, store: new MongoResourceStore(mongo.db), log: silentLogger(),
-        rulesFile: path.resolve(PROJECT_ROOT, config.mpi.rulesFile),
+        rulesFile: config.mpi.rulesFile,
       });
       return await runMpi(argv, {
         index, out: (text) => process.stdout.write(`${text}\n`),

@@ -88,10 +88,11 @@ export function parseMatchRules(input: unknown, origin = 'rules'): MatchRules {
   return rules;
 }
 
+/** Reads and checks a rules file; a relative path is taken from the project root, as config paths are. */
 export function loadMatchRules(file = DEFAULT_RULES_FILE): MatchRules {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(path.resolve(PROJECT_ROOT, file), 'utf8');
   } catch (err) {
     throw new HubError('MPI_RULES_UNREADABLE', `cannot read MPI rules ${file}: ${(err as Error).message}`);
   }
