@@ -2,7 +2,6 @@ import path from 'node:path';
 import { loadConfig } from '../../hub/config/loadConfig.ts';
 import { HubError } from '../../hub/core/hubError.ts';
 import { silentLogger } from '../../hub/core/logger.ts';
-import { PROJECT_ROOT } from '../../hub/core/schemaValidator.ts';
 import { applyRematch, planRematch, type Progress, type RematchPlan } from '../../hub/mpi/batchRematch.ts';
 import { createPatientIndex } from '../../hub/mpi/createPatientIndex.ts';
 import { loadMatchRules } from '../../hub/mpi/matchRules.ts';
