@@ -1,3 +1,5 @@
+import type { Patient } from 'fhir/r4.js';
+import type { PatientIndexReader } from '../../hub/mpi/patientIndexReader.ts';
 import type { StoredResource } from '../../hub/store/resourceStore.ts';
 
 /**
@@ -130,3 +132,26 @@ export const OTHER_CLINICAL: R[] = [
 ];
 
 export const ALL_FIXTURES: R[] = [...PATIENTS, ...ENCOUNTERS, ...OBSERVATIONS, ...OTHER_CLINICAL];
+
+/** The golden record the patient index keeps over the HIS and LIS Patients of 张三. */
+export const GOLDEN_ZHANG: Patient & { id: string } = {
+  resourceType: 'Patient', id: 'g-zhang', meta: { tag: [{ system: 'urn:hub:mdm', code: 'GOLDEN_RECORD' }] },
+  name: [{ family: '张', given: ['三'] }], birthDate: '1990-03-07', gender: 'male',
+};
+
+/** Links as the patient index would hold them: `g-zhang` over the HIS and LIS Patients; `g-old` merged into it. */
+export class FixedPatientIndex implements PatientIndexReader {
+  private readonly sources: Record<string, string[]> = { 'g-zhang': ['p-zhang', 'p-zhang-lis'] };
+  async goldenOf(id: string): Promise<string | undefined> {
+    return Object.entries(this.sources).find(([, s]) => s.includes(id))?.[0];
+  }
+  async sourcesOf(id: string): Promise<string[]> {
+    return this.sources[id] ?? [];
+  }
+  async isGolden(id: string): Promise<boolean> {
+    return id in this.sources;
+  }
+  async survivorOf(id: string): Promise<string | undefined> {
+    return id === 'g-old' ? 'g-zhang' : undefined;
+  }
+}

@@ -5,35 +5,14 @@ import { bearerAuthentication } from '../../api/authorization.ts';
 import type { AuthConfig } from '../../hub/auth/authConfig.ts';
 import { mintDevToken } from '../../hub/auth/devToken.ts';
 import { TokenVerifier } from '../../hub/auth/tokenVerifier.ts';
-import type { PatientIndexReader } from '../../hub/mpi/patientIndexReader.ts';
 import { MongoExportJobs } from '../../hub/store/exportJobs.ts';
 import { failureOf, fhirClient, type FhirClient } from '../support/fhirClient.ts';
 import { ApiHarness } from './apiHarness.ts';
-import { ALL_FIXTURES } from './clinicalFixtures.ts';
+import { ALL_FIXTURES, FixedPatientIndex, GOLDEN_ZHANG } from './clinicalFixtures.ts';
 
 const AUTH: AuthConfig = { enabled: true, issuer: 'urn:hub:test-issuer', audience: 'urn:hub:test-api', devSecret: 'test-secret-for-patient-scopes-0123456789' };
 
-/** The patient index as the MPI would hold it: one golden record over the HIS and LIS Patients of 张三. */
-class OnePersonIndex implements PatientIndexReader {
-  private readonly sources: Record<string, string[]> = { 'g-zhang': ['p-zhang', 'p-zhang-lis'] };
-  async goldenOf(id: string): Promise<string | undefined> {
-    return Object.entries(this.sources).find(([, s]) => s.includes(id))?.[0];
-  }
-  async sourcesOf(id: string): Promise<string[]> {
-    return this.sources[id] ?? [];
-  }
-  async isGolden(id: string): Promise<boolean> {
-    return id in this.sources;
-  }
-  async survivorOf(): Promise<string | undefined> {
-    return undefined;
-  }
-}
 
-const GOLDEN: Patient & { id: string } = {
-  resourceType: 'Patient', id: 'g-zhang', meta: { tag: [{ system: 'urn:hub:mdm', code: 'GOLDEN_RECORD' }] },
-  name: [{ family: '张', given: ['三'] }], birthDate: '1990-03-07', gender: 'male',
-};
 
 const idsOf = (b: Bundle): string[] => (b.entry ?? []).map((e) => `${e.resource!.resourceType}/${e.resource!.id}`).sort();
 
@@ -62,10 +41,10 @@ describe('SMART patient/ scopes keep a patient-facing app to its launch Patient 
     await api.start((db) => ({
       authenticate: bearerAuthentication(verifier, 'hub'),
       extraRouters: [operations],
-      patients: new OnePersonIndex(),
+      patients: new FixedPatientIndex(),
       exportJobs: new MongoExportJobs(db),
     }));
-    await api.seed([...ALL_FIXTURES, GOLDEN]);
+    await api.seed([...ALL_FIXTURES, GOLDEN_ZHANG]);
     app = await fhirClient(api.base, await token('patient/*.read', 'g-zhang'));
   });
   after(() => api.stop());
@@ -147,7 +126,7 @@ describe('SMART patient/ scopes keep a patient-facing app to its launch Patient 
 
   it('refuses everything beyond the compartment with 403: $match, $export, type history, AuditEvent, Practitioner', async () => {
     const calls: Array<() => Promise<unknown>> = [
-      () => app.operation({ resourceType: 'Patient', name: '$match', input: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: GOLDEN }] } }),
+      () => app.operation({ resourceType: 'Patient', name: '$match', input: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: GOLDEN_ZHANG }] } }),
       () => app.request('$export', { options: { headers: { prefer: 'respond-async' } } }),
       () => app.request('Patient/$export', { options: { headers: { prefer: 'respond-async' } } }),
       () => app.history({ resourceType: 'Patient' }),

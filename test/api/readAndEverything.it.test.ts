@@ -1,31 +1,10 @@
 import { expect } from 'chai';
 import type { Bundle, CapabilityStatement, OperationOutcome, Patient } from 'fhir/r4.js';
-import type { PatientIndexReader } from '../../hub/mpi/patientIndexReader.ts';
 import { failureOf, fhirClient, type FhirClient } from '../support/fhirClient.ts';
 import { ApiHarness } from './apiHarness.ts';
-import { ALL_FIXTURES } from './clinicalFixtures.ts';
+import { ALL_FIXTURES, FixedPatientIndex, GOLDEN_ZHANG } from './clinicalFixtures.ts';
 
-/** Links as the patient index would hold them: one golden record over the HIS and LIS Patients, one merged away. */
-class FixedPatientIndex implements PatientIndexReader {
-  private readonly sources: Record<string, string[]> = { 'g-zhang': ['p-zhang', 'p-zhang-lis'] };
-  async goldenOf(id: string): Promise<string | undefined> {
-    return Object.entries(this.sources).find(([, s]) => s.includes(id))?.[0];
-  }
-  async sourcesOf(id: string): Promise<string[]> {
-    return this.sources[id] ?? [];
-  }
-  async isGolden(id: string): Promise<boolean> {
-    return id in this.sources;
-  }
-  async survivorOf(id: string): Promise<string | undefined> {
-    return id === 'g-old' ? 'g-zhang' : undefined;
-  }
-}
 
-const GOLDEN: Patient & { id: string } = {
-  resourceType: 'Patient', id: 'g-zhang', meta: { tag: [{ system: 'urn:hub:mdm', code: 'GOLDEN_RECORD' }] },
-  name: [{ family: '张', given: ['三'] }], birthDate: '1990-03-07', gender: 'male',
-};
 
 describe('read, vread, _history, $everything and errors through HTTP (real FerretDB)', function () {
   this.timeout(30_000);
@@ -34,7 +13,7 @@ describe('read, vread, _history, $everything and errors through HTTP (real Ferre
 
   before(async () => {
     await api.start({ patients: new FixedPatientIndex() });
-    await api.seed([...ALL_FIXTURES, GOLDEN]);
+    await api.seed([...ALL_FIXTURES, GOLDEN_ZHANG]);
     await api.store.write({ resource: { ...ALL_FIXTURES[1]!, active: false } as never });
     client = await fhirClient(api.base);
   });
