@@ -173,13 +173,14 @@ export class MongoResourceStore implements ResourceStore {
   async search(type: string, query: SearchQuery): Promise<SearchResult> {
     const coll = this.current(type);
     const filter = toFilter(query) as Filter<CurrentDoc>;
-    const resources: StoredResource[] = [];
-    if (query.count !== 0) {
+    const page = async (): Promise<StoredResource[]> => {
+      if (query.count === 0) return [];
       const cursor = coll.find(filter, { projection: { resource: 1 } }).sort(sortOf(query)).skip(query.offset ?? 0);
       if (query.count !== undefined) cursor.limit(query.count);
-      for (const d of await cursor.toArray()) resources.push(d.resource);
-    }
-    const total = query.total ? await coll.countDocuments(filter) : undefined;
+      return (await cursor.toArray()).map((d) => d.resource);
+    };
+    // side by side: where the filter is not served by an index both are scans
+    const [resources, total] = await Promise.all([page(), query.total ? coll.countDocuments(filter) : Promise.resolve(undefined)]);
     return { resources, ...(total !== undefined ? { total } : {}) };
   }
 
