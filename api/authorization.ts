@@ -3,6 +3,7 @@ import { HubError } from '../hub/core/hubError.ts';
 import { patientScopesAllow, scopesAllow, type AccessKind } from '../hub/auth/smartScopes.ts';
 import type { Principal, TokenVerifier } from '../hub/auth/tokenVerifier.ts';
 import { PATIENT_COMPARTMENT } from '../hub/store/searchParameterTable.ts';
+import { FHIR_ID } from '../hub/core/fhirId.ts';
 
 /**
  * Bearer authentication and SMART scope checks for every route under /fhir but /metadata,
@@ -41,8 +42,6 @@ export function principalOf(res: Response): Principal | undefined {
 export function narrowedToPatient(res: Response): boolean {
   return res.locals.patientNarrowed === true;
 }
-
-const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /**
  * The routes that enforce the patient compartment: search (GET, POST _search), read, vread and

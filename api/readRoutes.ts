@@ -9,10 +9,11 @@ import { parseHistory } from './historyRequest.ts';
 import { narrowedCompartment, type PatientCompartment } from './patientCompartmentAccess.ts';
 import { viewOf } from './resourceView.ts';
 import { queryPairs, SUMMARY_MODES, type SummaryMode } from './searchRequest.ts';
+import { FHIR_ID } from '../hub/core/fhirId.ts';
 
 /** read, vread, instance and type history, with ETag / If-None-Match and 410 for merged-away Patients. */
 export const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
-export const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+export const RESOURCE_ID = FHIR_ID;
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction): void => { h(req, res).catch(next); };

@@ -2,6 +2,7 @@ import { mintDevToken } from '../../hub/auth/devToken.ts';
 import { loadConfig } from '../../hub/config/loadConfig.ts';
 import type { HubConfig } from '../../hub/config/hubConfig.ts';
 import { parseArgs, type Command } from './command.ts';
+import { FHIR_ID } from '../../hub/core/fhirId.ts';
 
 const USAGE = 'hub token [--scope "system/*.read"] [--subject dev-user] [--ttl 3600] [--patient <Patient id> (for patient/ scopes)]';
 
@@ -17,7 +18,7 @@ export async function runToken(args: string[], config: HubConfig, out: (text: st
     out(`hub token: --ttl must be a positive number of seconds\nusage: ${USAGE}\n`);
     return 2;
   }
-  if (options.patient !== undefined && (typeof options.patient !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(options.patient))) {
+  if (options.patient !== undefined && (typeof options.patient !== 'string' || !FHIR_ID.test(options.patient))) {
     out(`hub token: --patient must be a Patient id\nusage: ${USAGE}\n`);
     return 2;
   }

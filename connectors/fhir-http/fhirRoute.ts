@@ -1,4 +1,5 @@
 import type { ExpectedTarget } from '../fhir/fhirInputCheck.ts';
+import { FHIR_ID } from '../../hub/core/fhirId.ts';
 
 export type FhirRoute =
   | { kind: 'input'; expect?: ExpectedTarget }
@@ -8,7 +9,7 @@ export type FhirRoute =
   | { kind: 'not-found'; pathname: string };
 
 const TYPE = /^[A-Z][A-Za-z]{1,63}$/;
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const ID = FHIR_ID;
 
 /**
  * What a request to the FHIR push listener asks for: `POST {base}` (a resource or Bundle),

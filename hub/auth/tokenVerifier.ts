@@ -2,6 +2,7 @@ import { createRemoteJWKSet, importJWK, importSPKI, jwtVerify, type CryptoKey, t
 import { HubError } from '../core/hubError.ts';
 import type { AuthConfig } from './authConfig.ts';
 import { parseScopes, type ResourceScope } from './smartScopes.ts';
+import { FHIR_ID } from '../core/fhirId.ts';
 
 /** Who is calling and what they may do, from a verified token. */
 export interface Principal {
@@ -13,9 +14,6 @@ export interface Principal {
   /** SMART launch context: the id of the Patient the token is about (`patient` claim), which `patient/` scopes are limited to */
   patient?: string;
 }
-
-/** A FHIR id, as the API accepts it in a path. */
-const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 

@@ -1,10 +1,11 @@
 import type { Resource } from 'fhir/r4.js';
 import { HubError } from '../core/hubError.ts';
+import { FHIR_ID } from '../core/fhirId.ts';
 
 /** Checks a mapped resource before it is stored; returns the problems (empty when valid). */
 export type ResourceValidator = (resource: Resource, mappingFile: string) => HubError[];
 
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const ID = FHIR_ID;
 
 /** The invariants every stored resource must meet whatever else validates it. */
 export const basicResourceValidator: ResourceValidator = (resource, mappingFile) => {
