@@ -159,29 +159,14 @@ export class MongoResourceStore implements ResourceStore {
       ...(query.id !== undefined ? { id: query.id } : {}),
       ...(query.since ? { lastUpdated: { $gte: query.since } } : {}),
     };
-    const resources: StoredResource[] = [];
-    if (query.count > 0) {
-      // versionId, not `_id`: `_id` (`id/versionId`) is a string, which would put version 9 before 10
-      const cursor = coll.find(filter, { projection: { resource: 1 } })
-        .sort({ lastUpdated: -1, id: 1, versionId: -1 }).skip(query.offset).limit(query.count);
-      for (const d of await cursor.toArray()) resources.push(d.resource);
-    }
-    const total = query.total ? await coll.countDocuments(filter) : undefined;
-    return { resources, ...(total !== undefined ? { total } : {}) };
+    // versionId, not `_id`: `_id` (`id/versionId`) is a string, which would put version 9 before 10
+    return pageWithTotal(coll, filter, { lastUpdated: -1, id: 1, versionId: -1 }, query.offset, query.count, query.total);
   }
 
   async search(type: string, query: SearchQuery): Promise<SearchResult> {
     const coll = this.current(type);
     const filter = toFilter(query) as Filter<CurrentDoc>;
-    const page = async (): Promise<StoredResource[]> => {
-      if (query.count === 0) return [];
-      const cursor = coll.find(filter, { projection: { resource: 1 } }).sort(sortOf(query)).skip(query.offset ?? 0);
-      if (query.count !== undefined) cursor.limit(query.count);
-      return (await cursor.toArray()).map((d) => d.resource);
-    };
-    // side by side: where the filter is not served by an index both are scans
-    const [resources, total] = await Promise.all([page(), query.total ? coll.countDocuments(filter) : Promise.resolve(undefined)]);
-    return { resources, ...(total !== undefined ? { total } : {}) };
+    return pageWithTotal(coll, filter, sortOf(query), query.offset ?? 0, query.count, query.total);
   }
 
   async readMany(type: string, ids: string[]): Promise<StoredResource[]> {
@@ -240,6 +225,26 @@ export class MongoResourceStore implements ResourceStore {
     }
     return n;
   }
+}
+
+interface PagedDoc {
+  resource: StoredResource;
+}
+
+/**
+ * One page of resources (`count` undefined: all from `offset`; 0: none) and, when asked, how
+ * many match. Both are read side by side: where the filter is not served by an index (always on
+ * FerretDB v1) each is a scan.
+ */
+async function pageWithTotal<T extends PagedDoc>(coll: Collection<T>, filter: Filter<T>, sort: Sort, offset: number, count: number | undefined, withTotal?: boolean): Promise<SearchResult> {
+  const page = async (): Promise<StoredResource[]> => {
+    if (count === 0) return [];
+    const cursor = coll.find(filter, { projection: { resource: 1 } }).sort(sort).skip(offset);
+    if (count !== undefined) cursor.limit(count);
+    return (await cursor.toArray()).map((d) => d.resource);
+  };
+  const [resources, total] = await Promise.all([page(), withTotal ? coll.countDocuments(filter) : Promise.resolve(undefined)]);
+  return { resources, ...(total !== undefined ? { total } : {}) };
 }
 
 function sortOf(query: SearchQuery): Sort {
