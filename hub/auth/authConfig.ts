@@ -12,4 +12,15 @@ export interface AuthConfig {
   devSecret?: string;
   /** accepted clock difference */
   clockToleranceSeconds?: number;
+  /**
+   * longest accepted token lifetime: exp - iat, or exp - now for a token without iat (default
+   * DEFAULT_MAX_TOKEN_LIFETIME_SECONDS); a stolen long-lived token would otherwise work for years
+   */
+  maxTokenLifetimeSeconds?: number;
+}
+
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+
+export function maxTokenLifetimeOf(config: AuthConfig): number {
+  return config.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
 }

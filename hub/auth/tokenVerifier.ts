@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, importJWK, importSPKI, jwtVerify, type CryptoKey, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { HubError } from '../core/hubError.ts';
-import type { AuthConfig } from './authConfig.ts';
+import { maxTokenLifetimeOf, type AuthConfig } from './authConfig.ts';
 import { parseScopes, type ResourceScope } from './smartScopes.ts';
 import { FHIR_ID } from '../core/fhirId.ts';
 
@@ -51,7 +51,7 @@ class StaticKeys {
 
 /**
  * Verifies bearer JWTs: signature (JWKS URL, static keys, or the dev secret), issuer, audience,
- * expiry; then reads `scope` (or `scp`) into SMART scopes and `patient` into the launch context.
+ * expiry (required) and lifetime (capped); then reads `scope` (or `scp`) into SMART scopes and `patient` into the launch context.
  */
 export class TokenVerifier {
   private constructor(
@@ -73,7 +73,8 @@ export class TokenVerifier {
     if (!authorization) throw unauthorized('a bearer token is required');
     const m = /^Bearer\s+([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/i.exec(authorization.trim());
     if (!m) throw unauthorized('the Authorization header is not "Bearer <JWT>"');
-    const options = { issuer: this.config.issuer, audience: this.config.audience, clockTolerance: this.config.clockToleranceSeconds ?? 30 };
+    // a token without exp would be valid forever
+    const options = { issuer: this.config.issuer, audience: this.config.audience, clockTolerance: this.clockTolerance, requiredClaims: ['exp'] };
     let payload: JWTPayload;
     try {
       const header = JSON.parse(Buffer.from(m[1]!.split('.')[0]!, 'base64url').toString('utf8')) as { alg?: string; kid?: string };
@@ -83,12 +84,37 @@ export class TokenVerifier {
       else throw unauthorized(`tokens signed with ${alg} are not accepted`);
     } catch (err) {
       if (err instanceof HubError) throw err;
-      throw unauthorized(`the bearer token is not valid: ${(err as { code?: string }).code ?? 'verification failed'}`);
+      const claim = err as { code?: string; claim?: string; reason?: string };
+      if (claim.claim === 'exp' && claim.reason === 'missing') throw unauthorized('the bearer token has no exp claim; only tokens that expire are accepted');
+      throw unauthorized(`the bearer token is not valid: ${claim.code ?? 'verification failed'}`);
     }
+    this.checkLifetime(payload);
     return this.principalOf(payload);
   }
 
-  private async verifyAsymmetric(token: string, alg: string, kid: string | undefined, options: { issuer: string; audience: string; clockTolerance: number }): Promise<JWTPayload> {
+  private get clockTolerance(): number {
+    return this.config.clockToleranceSeconds ?? 30;
+  }
+
+  /**
+   * Refuses tokens meant to live longer than auth.maxTokenLifetimeSeconds. With iat the lifetime
+   * is exp - iat (both the issuer's clock, so no tolerance). Whatever iat says, what is left,
+   * exp - now, must also be within the cap (plus the clock tolerance): a token without iat is
+   * accepted only in its last stretch, and a future iat does not stretch a token's life.
+   */
+  private checkLifetime(payload: JWTPayload): void {
+    const max = maxTokenLifetimeOf(this.config);
+    const exp = payload.exp!; // required and checked numeric by the verifier
+    if (typeof payload.iat === 'number' && exp - payload.iat > max) {
+      throw unauthorized(`the bearer token lives ${exp - payload.iat} s (exp - iat); at most ${max} s (auth.maxTokenLifetimeSeconds) is accepted`);
+    }
+    const left = exp - Math.floor(Date.now() / 1000);
+    if (left > max + this.clockTolerance) {
+      throw unauthorized(`the bearer token is valid for another ${left} s; at most ${max} s (auth.maxTokenLifetimeSeconds) is accepted`);
+    }
+  }
+
+  private async verifyAsymmetric(token: string, alg: string, kid: string | undefined, options: { issuer: string; audience: string; clockTolerance: number; requiredClaims: string[] }): Promise<JWTPayload> {
     if (this.remote) return (await jwtVerify(token, this.remote, { ...options, algorithms: ASYMMETRIC })).payload;
     let last: unknown = new Error('no key for the token');
     for (const key of await this.staticKeys!.candidates(alg, kid)) {

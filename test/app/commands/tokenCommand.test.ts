@@ -29,4 +29,17 @@ describe('hub token', () => {
     expect(out).to.match(/devSecret is not configured/);
     expect(await runToken(['--ttl', 'soon'], config, () => undefined)).to.equal(2);
   });
+
+  it('refuses a --ttl beyond auth.maxTokenLifetimeSeconds and mints within it', async () => {
+    const capped = { ...config, auth: { ...config.auth!, maxTokenLifetimeSeconds: 900 } };
+    let out = '';
+    expect(await runToken(['--ttl', String(10 * 365 * 86400)], capped, (t) => { out += t; })).to.equal(2);
+    expect(out).to.match(/maxTokenLifetimeSeconds \(900\)/);
+    out = '';
+    // without --ttl: the default hour, shortened to the cap
+    expect(await runToken([], capped, (t) => { out += t; })).to.equal(0);
+    const claims = JSON.parse(Buffer.from(out.trim().split('.')[1]!, 'base64url').toString()) as { iat: number; exp: number };
+    expect(claims.exp - claims.iat).to.equal(900);
+    expect((await (await TokenVerifier.create(capped.auth)).verify(`Bearer ${out.trim()}`)).subject).to.equal('dev-user');
+  });
 });

@@ -76,6 +76,54 @@ describe('TokenVerifier', () => {
     }
   });
 
+  describe('token lifetime', () => {
+    const now = () => Math.floor(Date.now() / 1000);
+    const signRaw = (claims: Record<string, unknown>): Promise<string> =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).setIssuer(BASE.issuer).setAudience(BASE.audience).setSubject('crm-user-7').sign(keys.privateKey);
+    let verifier: TokenVerifier;
+    before(async () => { verifier = await TokenVerifier.create({ ...BASE, publicKeys: [await exportSPKI(keys.publicKey)], maxTokenLifetimeSeconds: 3600 }); });
+
+    it('refuses a token without exp as unauthorized, saying tokens must expire', async () => {
+      const err = await rejection(verifier.verify(`Bearer ${await signRaw({ scope: 'system/*.read', iat: now() })}`));
+      expect(err.code).to.equal('AUTH_UNAUTHORIZED');
+      expect(err.message).to.match(/no exp claim/);
+    });
+
+    it('refuses a token issued for 10 years, naming auth.maxTokenLifetimeSeconds', async () => {
+      const err = await rejection(verifier.verify(`Bearer ${await signRaw({ iat: now(), exp: now() + 10 * 365 * 86400 })}`));
+      expect(err.code).to.equal('AUTH_UNAUTHORIZED');
+      expect(err.message).to.match(/auth\.maxTokenLifetimeSeconds/);
+    });
+
+    it('accepts a token that lives exactly the cap', async () => {
+      expect((await verifier.verify(`Bearer ${await signRaw({ scope: 'system/*.read', iat: now(), exp: now() + 3600 })}`)).subject).to.equal('crm-user-7');
+    });
+
+    it('measures a token without iat by what is left of it: within the cap accepted, beyond it refused', async () => {
+      expect((await verifier.verify(`Bearer ${await signRaw({ exp: now() + 600 })}`)).subject).to.equal('crm-user-7');
+      expect((await rejection(verifier.verify(`Bearer ${await signRaw({ exp: now() + 7200 })}`))).code).to.equal('AUTH_UNAUTHORIZED');
+    });
+
+    it('does not let an iat in the future stretch a token beyond the cap from now', async () => {
+      const err = await rejection(verifier.verify(`Bearer ${await signRaw({ iat: now() + 5 * 365 * 86400, exp: now() + 5 * 365 * 86400 + 600 })}`));
+      expect(err.code).to.equal('AUTH_UNAUTHORIZED');
+    });
+
+    it('caps at 24 hours by default', async () => {
+      const byDefault = await TokenVerifier.create({ ...BASE, publicKeys: [await exportSPKI(keys.publicKey)] });
+      expect((await byDefault.verify(`Bearer ${await signRaw({ iat: now(), exp: now() + 24 * 3600 })}`)).subject).to.equal('crm-user-7');
+      expect((await rejection(byDefault.verify(`Bearer ${await signRaw({ iat: now(), exp: now() + 24 * 3600 + 1 })}`))).code).to.equal('AUTH_UNAUTHORIZED');
+    });
+
+    it('mints dev tokens within the cap and refuses to mint one beyond it', async () => {
+      const dev = { ...BASE, devSecret: 'quick-start-secret-0123456789abcdef', maxTokenLifetimeSeconds: 600 };
+      const token = await mintDevToken(dev, { scope: 'user/*.read' });
+      expect((await (await TokenVerifier.create(dev)).verify(`Bearer ${token}`)).subject).to.equal('dev-user');
+      const err = await rejection(mintDevToken(dev, { ttlSeconds: 601 }));
+      expect(err.code).to.equal('AUTH_TOKEN_LIFETIME_TOO_LONG');
+    });
+  });
+
   it('refuses to start without any key source', async () => {
     expect((await rejection(TokenVerifier.create(BASE))).code).to.equal('CONFIG_AUTH_KEYS');
   });
