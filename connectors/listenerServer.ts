@@ -1,24 +1,11 @@
-import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import { HubError } from '../hub/core/hubError.ts';
+import { tlsServerOptions, type ListenerTls } from '../hub/core/listenerTls.ts';
 
-/** The `tls` option of listening connectors (MLLP, HTTP): files are read at start. */
-export interface ListenerTls {
-  certFile: string;
-  keyFile: string;
-  caFile?: string;
-  /** ask for and verify a client certificate against caFile (mutual TLS) */
-  requestClientCert?: boolean;
-}
-
-export function tlsServerOptions(t: ListenerTls): { cert: Buffer; key: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean } {
-  return {
-    cert: readFileSync(t.certFile), key: readFileSync(t.keyFile), ...(t.caFile ? { ca: readFileSync(t.caFile) } : {}),
-    requestCert: t.requestClientCert ?? false, rejectUnauthorized: t.requestClientCert ?? false,
-  };
-}
+// shared with the FHIR API's listener, so it lives in hub/
+export { tlsServerOptions, type ListenerTls };
 
 /** Listens and resolves with the port actually bound (the configured one may be 0). */
 export async function listenOn(server: net.Server, connectorId: string, host: string, port: number): Promise<number> {
