@@ -130,7 +130,8 @@ export class MongoResourceStore implements ResourceStore {
         }
       } catch (err) {
         if (isDuplicateKey(err)) continue;
-        throw new HubError('STORE_WRITE_FAILED', `cannot write ${type}/${resource.id}: ${(err as Error).message}`);
+        // the driver's error stays the cause: storeErrorKind reads it to tell a refusal from an outage
+        throw new HubError('STORE_WRITE_FAILED', `cannot write ${type}/${resource.id}: ${(err as Error).message}`, {}, { cause: err });
       }
       await this.historyOf(type).replaceOne(
         { _id: `${resource.id}/${versionId}` },
