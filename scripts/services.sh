@@ -97,17 +97,14 @@ kafka_up() {
 }
 
 # ---------- FerretDB ----------
-# FerretDB 1.24's SQLite backend is slow where MongoDB is not, in two ways we patch in our
-# build (a copy of its module under .services/src; stored data and query results unchanged):
-#  1. it creates its _id index on `_ferretdb_sjson->"_id"` but looks documents up with
-#     `_ferretdb_sjson->'$._id'`, so SQLite never uses the index; we make the lookup match it.
-#  2. it hands SQLite the `_id` condition only when the filter has no other field, so
-#     `{_id, versionId}` (our compare-and-set writes) scans; we pass the `_id` condition
-#     whenever the filter has one. FerretDB re-applies the whole filter to what SQLite returns,
-#     as it does for the PostgreSQL backend's partial pushdown, so results cannot change.
-# With both, finds, replaces and deletes by _id are index lookups (~1 ms at 100k documents
-# instead of ~0.9 s). Checked by test/hub/store/idLookupPlan.it.test.ts.
-FERRETDB_PATCH=idindex2
+# FerretDB 1.24's SQLite backend hands SQLite only `_id` equality, and only when it is the filter's
+# only field; everything else is decoded in Go document by document (~0.1-0.3 ms each). The hub
+# keeps every hot read an `_id` lookup, `_id` list or `_id` range (hub/store/README.md), and our
+# build (a copy of the module under .services/src, edited by scripts/ferretdb-build/applyPatches.sh)
+# lets SQLite answer those from its indexes, with sort, limit and count on `_id` too. Stored data and
+# query results are unchanged; test/hub/store/idLookupPlan.it.test.ts reads the query plans, so a
+# build without the fixes fails.
+FERRETDB_PATCH="hubidx3-$(cat "$ROOT"/scripts/ferretdb-build/applyPatches.sh "$ROOT"/scripts/ferretdb-build/*/*.go | sha256sum | cut -c1-8)"
 ferretdb_patched_module() {
   local src="$STATE/src/ferretdb-$FERRETDB_VERSION-$FERRETDB_PATCH" orig
   if [ ! -f "$src/.patched" ]; then
@@ -116,12 +113,7 @@ ferretdb_patched_module() {
     [ -d "$orig" ] || die "cannot download the FerretDB $FERRETDB_VERSION module"
     rm -rf "$src"; mkdir -p "$(dirname "$src")"
     cp -r "$orig" "$src"; chmod -R u+w "$src"
-    local meta="$src/internal/backends/sqlite/metadata/metadata.go"
-    sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \"->'_id'\"|" "$meta"
-    grep -q "IDColumn = DefaultColumn + \"->'_id'\"" "$meta" || die "FerretDB _id index patch did not apply to $meta"
-    local coll="$src/internal/backends/sqlite/collection.go"
-    [ "$(grep -c 'if params.Filter.Len() == 1 {' "$coll")" = 2 ] || die "FerretDB _id pushdown patch does not fit $coll"
-    sed -i 's/if params.Filter.Len() == 1 {/if params.Filter.Len() >= 1 {/' "$coll"
+    bash "$ROOT/scripts/ferretdb-build/applyPatches.sh" "$src" || die "the FerretDB build fixes do not apply"
     touch "$src/.patched"
   fi
   echo "$src"

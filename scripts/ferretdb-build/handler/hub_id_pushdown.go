@@ -1,0 +1,79 @@
+// Hub build of FerretDB: hands sort, limit and count to the SQLite backend when the filter is
+// an `_id` condition it answers exactly. Copied into internal/handler by
+// scripts/ferretdb-build/applyPatches.sh.
+
+package handler
+
+import (
+	"context"
+	"errors"
+
+	"github.com/FerretDB/FerretDB/internal/backends"
+	"github.com/FerretDB/FerretDB/internal/handler/common"
+	"github.com/FerretDB/FerretDB/internal/types"
+	"github.com/FerretDB/FerretDB/internal/util/iterator"
+	"github.com/FerretDB/FerretDB/internal/util/lazyerrors"
+	"github.com/FerretDB/FerretDB/internal/util/must"
+)
+
+// hubIDPushdown lets SQLite sort by `_id` and stop after skip+limit rows (find and explain);
+// the handler still sorts, skips and limits what comes back, which is then in order and short.
+// It returns the sort and limit for the backend, or ok=false to leave the query as it was.
+func (h *Handler) hubIDPushdown(filter, sort *types.Document, skip, limit int64) (*types.Document, int64, bool) {
+	if !backends.HubIDPushdown || h.DisablePushdown || !backends.HubIDOnlyFilter(filter) {
+		return nil, 0, false
+	}
+
+	var backendSort *types.Document
+
+	if sort.Len() != 0 {
+		dir := backends.HubIDSort(sort)
+		if dir == 0 {
+			return nil, 0, false
+		}
+
+		backendSort = must.NotFail(types.NewDocument("_id", dir))
+	}
+
+	var backendLimit int64
+	if limit > 0 {
+		backendLimit = limit + skip
+	}
+
+	return backendSort, backendLimit, true
+}
+
+// hubCount counts in SQLite when the filter is an `_id` condition it answers exactly.
+func (h *Handler) hubCount(ctx context.Context, c backends.Collection, params *common.CountParams) (int32, bool, error) {
+	if !backends.HubIDPushdown || h.DisablePushdown || params.Skip != 0 || params.Limit != 0 || !backends.HubIDOnlyFilter(params.Filter) {
+		return 0, false, nil
+	}
+
+	res, err := c.Query(ctx, &backends.QueryParams{Filter: params.Filter, HubCount: true})
+	if err != nil {
+		return 0, false, lazyerrors.Error(err)
+	}
+
+	defer res.Iter.Close()
+
+	_, doc, err := res.Iter.Next()
+	if errors.Is(err, iterator.ErrIteratorDone) {
+		return 0, true, nil
+	}
+
+	if err != nil {
+		return 0, false, lazyerrors.Error(err)
+	}
+
+	n, _ := doc.Get("n")
+	switch n := n.(type) {
+	case int64:
+		return int32(n), true, nil
+	case int32:
+		return n, true, nil
+	case float64:
+		return int32(n), true, nil
+	}
+
+	return 0, false, lazyerrors.Errorf("hub count: unexpected result %v", doc)
+}
