@@ -4,7 +4,7 @@ import type { AuthConfig } from '../hub/auth/authConfig.ts';
 import { TokenVerifier } from '../hub/auth/tokenVerifier.ts';
 import { HubError } from '../hub/core/hubError.ts';
 import type { Logger } from '../hub/core/logger.ts';
-import { MongoAuditTrail } from '../hub/store/mongoAuditTrail.ts';
+import { MongoAuditTrail, type AuditTrail } from '../hub/store/mongoAuditTrail.ts';
 import type { ApiLimits } from './apiLimits.ts';
 import { auditRequests } from './auditMiddleware.ts';
 import { bearerAuthentication } from './authorization.ts';
@@ -13,6 +13,8 @@ import { bearerAuthentication } from './authorization.ts';
 export interface ApiSecurity {
   /** spread into createFhirApp's deps */
   deps: { authenticate?: express.RequestHandler; audit: express.RequestHandler; limits: Partial<ApiLimits> };
+  /** where the listener records requests refused before express saw them (listenApi) */
+  trail: AuditTrail;
   /** drains the audit queue */
   close(): Promise<void>;
 }
@@ -42,6 +44,7 @@ export async function apiSecurity(
       audit: auditRequests(trail),
       limits: (config.api.limits ?? {}) as Partial<ApiLimits>, // keys checked by schemas/config.schema.json
     },
+    trail,
     close: () => trail.close(),
   };
 }

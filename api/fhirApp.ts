@@ -27,9 +27,9 @@ export interface FhirAppDeps {
   /** the master patient index; without one every Patient is its own golden record */
   patients?: PatientIndexReader;
   limits?: Partial<ApiLimits>;
-  /** middleware run before anything but /metadata (bearerAuthentication); none = open API */
+  /** middleware run before anything but /metadata, the body parser included (bearerAuthentication); none = open API */
   authenticate?: express.RequestHandler;
-  /** middleware run for every request but /metadata, before authentication (auditRequests) */
+  /** middleware run first for every request, so refusals of any kind are recorded (auditRequests) */
   audit?: express.RequestHandler;
   /** where bulk export jobs are kept; without it there is no $export */
   exportJobs?: ExportJobStore;
@@ -53,18 +53,20 @@ export function createFhirApp(deps: FhirAppDeps): express.Express {
   app.disable('x-powered-by');
   app.disable('etag'); // versions are the ETags, set per resource
   app.set('query parser', 'extended');
+  // audit first, so every answered request is recorded, refused ones included
+  if (deps.audit) app.use(deps.audit);
   const fhir = express.Router();
 
-  fhir.use(negotiateFormat);
-  fhir.use(express.json({ limit: limits.maxBodyBytes, type: ['application/json', 'application/fhir+json'] }));
-  fhir.get('/metadata', (req, res) => sendResource(req, res, capabilityStatement({
+  fhir.get('/metadata', negotiateFormat, (req, res) => sendResource(req, res, capabilityStatement({
     base: ctx.base, limits, authRequired: deps.authenticate !== undefined,
     ...(deps.extraOperations ? { operations: deps.extraOperations } : {}),
     bulkExport: deps.exportJobs !== undefined,
   })));
-  // audit first, so refused requests are recorded too
-  if (deps.audit) fhir.use(deps.audit);
+  // authenticate before reading the body: an anonymous caller is refused without the server
+  // taking in (up to maxBodyBytes of) what it sent
   if (deps.authenticate) fhir.use(deps.authenticate);
+  fhir.use(negotiateFormat);
+  fhir.use(express.json({ limit: limits.maxBodyBytes, type: ['application/json', 'application/fhir+json'] }));
   for (const router of deps.extraRouters ?? []) fhir.use(router);
   if (deps.exportJobs) fhir.use(bulkExportRoutes({ store: ctx.store, jobs: deps.exportJobs, base: ctx.base }));
   fhir.use(everythingRoute(ctx));
@@ -74,8 +76,10 @@ export function createFhirApp(deps: FhirAppDeps): express.Express {
   app.use('/fhir', fhir);
   app.get('/healthz', (_req, res) => res.json({ status: 'up' }));
   app.use((req: Request, res: Response) => sendError(res, new HubError('API_ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`)));
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
+    // a body left unread (a refused upload) would otherwise be read to its end to keep the connection
+    if (!req.complete) res.setHeader('Connection', 'close');
     sendError(res, asHubError(err), deps.log);
   });
   return app;
