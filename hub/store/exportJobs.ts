@@ -18,6 +18,8 @@ export interface ExportJob {
   request: string;
   /** token subject that asked, when auth is on */
   owner?: string;
+  /** issuer of that token: a subject names a caller only within its issuer */
+  ownerIssuer?: string;
 }
 
 export interface ExportJobStore {
