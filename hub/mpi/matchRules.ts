@@ -58,7 +58,12 @@ export interface MatchRules {
   fields: FieldRule[];
   /** log2 likelihood-ratio totals: at or above autoMerge links automatically, at or above review queues */
   thresholds: { autoMerge: number; review: number };
-  survivorship: { sourceTrust: string[]; elements: Partial<Record<SurvivingElement, SurvivorshipStrategy>> };
+  survivorship: {
+    sourceTrust: string[];
+    elements: Partial<Record<SurvivingElement, SurvivorshipStrategy>>;
+    /** per element, the only source systems that may contribute it (survivorship.ts has the defaults) */
+    allowedSources?: Partial<Record<SurvivingElement, string[]>>;
+  };
 }
 
 export const DEFAULT_RULES_FILE = path.join(PROJECT_ROOT, 'config', 'mpi-rules.yaml');

@@ -5,6 +5,11 @@ import type { MatchRules, SurvivingElement, SurvivorshipStrategy } from './match
  * The golden Patient is a pure function of its linked source records and the rules, so it can
  * be recomputed at any time (after a link, an update, an unmerge) and never needs a source to be
  * altered. Ties are broken by source id, so the same sources always give the same golden record.
+ * Sources are trusted by rule, not by what they send: `mostTrustedSource` takes the element
+ * from the highest `sourceTrust` system that has it (the most recent record of that system),
+ * and `allowedSources` keeps an element to named systems, so one feed cannot overwrite
+ * another's facts. A source's system is the connector it came through (meta.source), never
+ * anything in its payload.
  */
 export const GOLDEN_TAG = { system: 'urn:hub:mdm', code: 'GOLDEN_RECORD', display: 'Golden Record' } as const;
 
@@ -25,6 +30,13 @@ const ARRAY_ELEMENTS = new Set<SurvivingElement>(['name', 'telecom', 'address', 
 
 const DEFAULT_STRATEGY: SurvivorshipStrategy = 'mostRecent';
 
+/**
+ * Elements only some source systems may state, unless the rules say otherwise: a death is
+ * registered at the HIS, and a lab result feed or a pushed FHIR record claiming one must not
+ * make the person deceased for everyone. Any element not named here takes every source.
+ */
+export const DEFAULT_ALLOWED_SOURCES: Readonly<Partial<Record<SurvivingElement, readonly string[]>>> = { deceased: ['HIS'] };
+
 function present(value: unknown): boolean {
   return value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0) && value !== '';
 }
@@ -41,6 +53,12 @@ export function isGoldenPatient(p: { meta?: Patient['meta'] } | undefined): bool
 
 export function buildGoldenPatient(goldenId: string, sources: GoldenSource[], rules: Pick<MatchRules, 'survivorship'>, extraLinks: PatientLink[] = []): Patient & { id: string } {
   const trust = rules.survivorship.sourceTrust;
+  const allowedSources = { ...DEFAULT_ALLOWED_SOURCES, ...rules.survivorship.allowedSources };
+  // a source outside an element's allowed systems is not there as far as that element goes
+  const contributors = (element: SurvivingElement, list: GoldenSource[]) => {
+    const allowed = allowedSources[element];
+    return allowed ? list.filter((s) => allowed.includes(s.sourceSystem)) : list;
+  };
   const rank = (s: GoldenSource) => { const i = trust.indexOf(s.sourceSystem); return i < 0 ? trust.length : i; };
   const byId = [...sources].sort((a, b) => (a.resource.id < b.resource.id ? -1 : 1));
   const byRecent = [...byId].sort((a, b) => (a.updatedAt === b.updatedAt ? 0 : a.updatedAt > b.updatedAt ? -1 : 1));
@@ -55,7 +73,7 @@ export function buildGoldenPatient(goldenId: string, sources: GoldenSource[], ru
     if (strategy === 'union') {
       const seen = new Set<string>();
       const merged: unknown[] = [];
-      for (const s of byTrust) {
+      for (const s of contributors(element, byTrust)) {
         for (const k of ELEMENT_KEYS[element]) {
           const v = s.resource[k];
           for (const item of Array.isArray(v) ? v : present(v) ? [v] : []) {
@@ -68,9 +86,9 @@ export function buildGoldenPatient(goldenId: string, sources: GoldenSource[], ru
       // a single-valued element (gender, birthDate) cannot hold a union: the most trusted value wins
       if (merged.length) chosen = { [key]: ARRAY_ELEMENTS.has(element) ? merged : merged[0] } as Partial<Patient>;
     } else {
-      const order = strategy === 'mostRecent' ? byRecent
+      const order = contributors(element, strategy === 'mostRecent' ? byRecent
         : strategy === 'mostTrustedSource' ? byTrust
-          : [...byTrust].sort((a, b) => JSON.stringify(elementOf(b.resource, element) ?? '').length - JSON.stringify(elementOf(a.resource, element) ?? '').length);
+          : [...byTrust].sort((a, b) => JSON.stringify(elementOf(b.resource, element) ?? '').length - JSON.stringify(elementOf(a.resource, element) ?? '').length));
       for (const s of order) {
         chosen = elementOf(s.resource, element);
         if (chosen) break;

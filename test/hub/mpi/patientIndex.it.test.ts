@@ -47,10 +47,10 @@ describe('patient index on FerretDB: incremental matching and golden records', f
 
   it('recomputes the golden Patient when a source record is updated, without relinking it', async () => {
     const updated = zhangSanLis();
-    updated.telecom = [{ system: 'phone', value: '13711112222' }];
+    updated.maritalStatus = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M' }] };
     expect(await bed.receive(updated)).to.equal(golden);
     const g = await bed.store.read('Patient', golden) as Patient;
-    expect(g.telecom?.[0]?.value).to.equal('13711112222'); // telecom: most recent
+    expect(g.maritalStatus?.coding?.[0]?.code).to.equal('M'); // maritalStatus: most recent
   });
 
   it('is idempotent: indexing an unchanged record again changes nothing', async () => {

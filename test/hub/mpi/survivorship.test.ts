@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { loadMatchRules } from '../../../hub/mpi/matchRules.ts';
 import { buildGoldenPatient, isGoldenPatient, type GoldenSource } from '../../../hub/mpi/survivorship.ts';
-import { zhangSanHis, zhangSanLis, zhangSanPacs } from './patientFixtures.ts';
+import { patient, zhangSanHis, zhangSanLis, zhangSanPacs } from './patientFixtures.ts';
 
 const rules = loadMatchRules();
 
@@ -15,9 +15,16 @@ describe('MPI survivorship (golden record)', () => {
     expect(g.name?.[0]).to.include({ family: '张' });
     expect(g.birthDate).to.equal('1990-03-07');
   });
-  it('takes the telecom from the most recently updated source', () => {
-    const g = buildGoldenPatient('g1', [his, lis, pacs], rules);
+  it('takes the telecom from the most recently updated source when the rule says mostRecent', () => {
+    const mostRecent = { survivorship: { ...rules.survivorship, elements: { ...rules.survivorship.elements, telecom: 'mostRecent' as const } } };
+    const g = buildGoldenPatient('g1', [his, lis, pacs], mostRecent);
     expect(g.telecom?.[0]?.value).to.equal('0086-13800138000');
+  });
+  it('takes the telecom from the most trusted source that has one under the shipped rules, even when another is newer', () => {
+    const g = buildGoldenPatient('g1', [his, lis, pacs], rules);
+    expect(g.telecom).to.deep.equal([{ system: 'phone', value: '+86 138 0013 8000' }]);
+    const noPhoneHis = { ...his, resource: { ...his.resource, telecom: [] } };
+    expect(buildGoldenPatient('g1', [noPhoneHis, lis, pacs], rules).telecom?.[0]?.value, 'the next trusted source fills the gap').to.equal('13800138000');
   });
   it('unites identifiers from every source without duplicates', () => {
     const g = buildGoldenPatient('g1', [his, lis, pacs], rules);
@@ -44,5 +51,44 @@ describe('MPI survivorship (golden record)', () => {
     const noAddressHis = { ...his, resource: { ...his.resource, address: [] } };
     const g = buildGoldenPatient('g1', [noAddressHis, { ...lis, resource: { ...lis.resource, address: [{ city: '上海' }] } }], rules);
     expect(g.address?.[0]?.city).to.equal('上海');
+  });
+
+  describe('sources trusted by rule, not by what they send', () => {
+    /** A record from a push feed (source `other`) claiming the HIS patient died, with a new phone and address: the forged-feed attack. */
+    const forged: GoldenSource = {
+      resource: {
+        ...patient({ id: 'push-zs', family: '张', given: '三', birthDate: '1990-03-07', gender: 'male', phone: '+86 199 9999 9999', line: '伪造路 66号', mrn: ['urn:oid:2.16.840.1.113883.19.5', 'MRN100001'], source: 'other' }),
+        deceasedBoolean: true,
+      },
+      sourceSystem: 'other', updatedAt: '2026-06-01T00:00:00Z',
+    };
+
+    it('never reads a person as deceased because a feed other than the HIS says so', () => {
+      const g = buildGoldenPatient('g1', [his, lis, forged], rules);
+      expect(g).to.not.have.property('deceasedBoolean');
+      expect(g).to.not.have.property('deceasedDateTime');
+      const lisSaysDead = { ...lis, resource: { ...lis.resource, deceasedDateTime: '2026-05-01T10:00:00+08:00' } };
+      expect(buildGoldenPatient('g1', [his, lisSaysDead], rules)).to.not.have.property('deceasedDateTime');
+    });
+    it('takes a death from the HIS', () => {
+      const hisSaysDead = { ...his, resource: { ...his.resource, deceasedDateTime: '2026-05-01T10:00:00+08:00' } };
+      expect(buildGoldenPatient('g1', [hisSaysDead, lis, forged], rules).deceasedDateTime).to.equal('2026-05-01T10:00:00+08:00');
+    });
+    it('keeps the HIS phone and address over a newer forged feed\'s', () => {
+      const g = buildGoldenPatient('g1', [his, forged], rules);
+      expect(g.telecom).to.deep.equal(his.resource.telecom);
+      expect(g.address).to.deep.equal(his.resource.address);
+    });
+    it('keeps deceased to HIS when the rules file leaves allowedSources out, and follows the rules file when it names others', () => {
+      const { allowedSources: _shipped, ...withoutList } = rules.survivorship;
+      expect(buildGoldenPatient('g1', [his, forged], { survivorship: withoutList })).to.not.have.property('deceasedBoolean');
+      const labMayReport = { survivorship: { ...rules.survivorship, allowedSources: { deceased: ['HIS', 'other'] } } };
+      expect(buildGoldenPatient('g1', [his, forged], labMayReport).deceasedBoolean).to.equal(true);
+    });
+    it('leaves out an element entirely when only systems outside its allowed list have it', () => {
+      const contactFromHisOnly = { survivorship: { ...rules.survivorship, allowedSources: { telecom: ['HIS'] } } };
+      const noPhoneHis = { ...his, resource: { ...his.resource, telecom: [] } };
+      expect(buildGoldenPatient('g1', [noPhoneHis, forged], contactFromHisOnly)).to.not.have.property('telecom');
+    });
   });
 });
