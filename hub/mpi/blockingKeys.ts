@@ -7,13 +7,33 @@ import { soundex } from './soundex.ts';
  * number of candidate pairs near-linear in the number of records. Keys are prefixed with their
  * rule index so [birthDate, familyName] and [birthDate, givenName] never collide.
  */
-function partValues(part: BlockingPart, f: PatientFeatures, rules: Pick<MatchRules, 'identifierKinds'>): string[] {
+export const DEFAULT_MAX_IDENTIFIERS_PER_RECORD = 20;
+
+/**
+ * The identifier values a record is blocked on: distinct, the rules' strongest kinds first
+ * (identifierKinds order, then the record's), at most blocking.maxIdentifiersPerRecord. A
+ * message with thousands of PID-3 repetitions would otherwise put the record in thousands of
+ * blocks, each read and written on every match.
+ */
+export function blockingIdentifiers(f: PatientFeatures, rules: Pick<MatchRules, 'blocking' | 'identifierKinds'>): string[] {
+  const rank = (kind: string) => {
+    const i = rules.identifierKinds.findIndex((k) => k.kind === kind);
+    return i < 0 ? rules.identifierKinds.length : i;
+  };
+  const values = new Map<string, number>();
+  for (const i of f.identifiers) {
+    if (!i.valid) continue;
+    const perSystem = rules.identifierKinds.find((k) => k.kind === i.kind)?.perSystem;
+    const value = `${i.kind}:${perSystem ? `${i.system}:` : ''}${i.value}`;
+    if (!values.has(value)) values.set(value, rank(i.kind));
+  }
+  // a stable sort keeps the record's order within a kind
+  return [...values].sort((a, b) => a[1] - b[1]).slice(0, rules.blocking.maxIdentifiersPerRecord ?? DEFAULT_MAX_IDENTIFIERS_PER_RECORD).map(([v]) => v);
+}
+
+function partValues(part: BlockingPart, f: PatientFeatures, rules: Pick<MatchRules, 'blocking' | 'identifierKinds'>): string[] {
   switch (part) {
-    case 'identifier':
-      return f.identifiers.filter((i) => i.valid).map((i) => {
-        const perSystem = rules.identifierKinds.find((k) => k.kind === i.kind)?.perSystem;
-        return `${i.kind}:${perSystem ? `${i.system}:` : ''}${i.value}`;
-      });
+    case 'identifier': return blockingIdentifiers(f, rules);
     case 'phone': return f.phones;
     case 'birthDate': return f.birthDate && f.birthDate.length === 10 ? [f.birthDate] : [];
     case 'birthYear': return f.birthDate ? [f.birthDate.slice(0, 4)] : [];

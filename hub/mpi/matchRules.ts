@@ -54,7 +54,8 @@ export type SurvivingElement = (typeof SURVIVING_ELEMENTS)[number];
 export interface MatchRules {
   version: number;
   identifierKinds: IdentifierKind[];
-  blocking: { maxCandidates: number; maxBlockSize: number; keys: BlockingPart[][] };
+  /** maxIdentifiersPerRecord: distinct identifiers a record is blocked on (blockingKeys.ts; default 20) */
+  blocking: { maxCandidates: number; maxBlockSize: number; maxIdentifiersPerRecord?: number; keys: BlockingPart[][] };
   fields: FieldRule[];
   /** log2 likelihood-ratio totals: at or above autoMerge links automatically, at or above review queues */
   thresholds: { autoMerge: number; review: number };
