@@ -27,7 +27,16 @@ export interface HubConfig {
   mongo: { url: string; database: string };
   api: { host: string; port: number; baseUrl?: string; /** api/apiLimits.ts names the keys; the schema checks them */ limits?: Record<string, number> };
   auth?: AuthConfig;
-  pipeline: { groupId: string; batchSize: number };
+  pipeline: {
+    groupId: string;
+    batchSize: number;
+    /** a record that failed this many times is dead-lettered whatever the reason */
+    maxAttempts: number;
+    /** delay before the second attempt, doubling up to maxMs */
+    backoff: { initialMs: number; maxMs: number };
+    /** the work one message may cost */
+    limits: { maxSegments: number; maxResources: number };
+  };
   mpi: { enabled: boolean; rulesFile: string };
   mappings: { dir: string; site?: string };
   log: { level: string };
