@@ -7,6 +7,7 @@ import {
   type AckCode, type AckError, type AckOutcome, type AckSubject,
 } from '../../hub/hl7v2/hl7Ack.ts';
 import { decodeHl7, encodeHl7 } from '../../hub/hl7v2/hl7Charset.ts';
+import { hl7MessageBoundsError, type Hl7MessageLimits } from '../../hub/hl7v2/hl7MessageBounds.ts';
 import type { Hl7Message } from '../../hub/hl7v2/hl7Message.ts';
 import { parseHl7 } from '../../hub/hl7v2/hl7Parser.ts';
 import { DeadLetterPublisher, DLQ_HEADERS, type PipelineStage } from '../../hub/pipeline/deadLetter.ts';
@@ -25,6 +26,8 @@ export interface IntakeSettings {
   /** original-mode code when the message could not be stored (Kafka down): AE invites a resend, AR does not */
   storeFailureAck?: 'AE' | 'AR';
   isSupported?: SupportCheck;
+  /** what one message may cost the pipeline (segments); larger ones are refused AR, not accepted and stuck */
+  limits?: Hl7MessageLimits;
 }
 
 export interface IntakeMeta {
@@ -100,6 +103,8 @@ export class Hl7v2Intake {
     }
     const subject = ackSubjectOf(message);
     const envelope = this.envelope(raw, receivedAt, meta, message, charset);
+    const outOfBounds = this.settings.limits ? hl7MessageBoundsError(message, this.settings.limits) : undefined;
+    if (outOfBounds) return this.refuse(subject, outOfBounds, 'intake', envelope, charset, envelope.patientKey);
     const verdict = this.settings.isSupported?.(message) ?? { supported: true };
     if (!verdict.supported) {
       this.counters.unsupported += 1;

@@ -15,6 +15,7 @@ export function intakeFor(ctx: ConnectorContext, options: Hl7v2IntakeOptions): H
     topic: ctx.config.topic ?? ctx.hub.kafka.topics.hl7v2Inbound,
     deadLetterTopic: ctx.hub.kafka.topics.deadLetter,
     storeFailureAck: options.storeFailureAck,
+    limits: { maxSegments: ctx.hub.pipeline.limits.maxSegments },
     ...(options.defaultCharset ? { defaultCharset: options.defaultCharset } : {}),
     ...(ctx.isSupported ? { isSupported: ctx.isSupported } : {}),
   }, ctx.producer, ctx.log);
