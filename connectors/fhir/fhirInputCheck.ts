@@ -1,4 +1,5 @@
 import { HubError } from '../../hub/core/hubError.ts';
+import { unstorableValueError } from '../../hub/store/storableJson.ts';
 import { isR4ResourceType } from './r4ResourceTypes.ts';
 
 export type JsonObject = Record<string, unknown>;
@@ -14,8 +15,9 @@ export interface CheckedFhirInput {
 }
 
 /**
- * Why intake refused an input. 400: it cannot be read as FHIR JSON at all (or contradicts the
- * URL it was PUT to); 422: it is FHIR JSON the hub cannot process (unknown type, a Bundle type
+ * Why intake refused an input. 400: it cannot be read as FHIR JSON at all, holds a value the
+ * store refuses (a number beyond JSON's range such as 1e400, NUL, a `$` or dotted key), or
+ * contradicts the URL it was PUT to; 422: it is FHIR JSON the hub cannot process (unknown type, a Bundle type
  * or entry it cannot take). `error.detail.path` names where, e.g. `Bundle.entry[3].resource`.
  */
 export interface FhirInputProblem {
@@ -45,7 +47,7 @@ const problem = (status: 400 | 422, code: string, message: string, path?: string
 
 /**
  * The cheap checks a FHIR connector makes before it writes an input to Kafka: UTF-8, JSON, an
- * object with a known R4 resourceType, and for a Bundle an accepted type whose entries each
+ * object with a known R4 resourceType, only values the store can hold, and for a Bundle an accepted type whose entries each
  * carry a resource of a known type. Deeper validation is the normalizer's job, after Kafka.
  */
 export function checkFhirInput(raw: Buffer, options: FhirInputCheckOptions = {}): { ok: true; input: CheckedFhirInput } | { ok: false; problem: FhirInputProblem } {
@@ -65,6 +67,9 @@ export function checkFhirInput(raw: Buffer, options: FhirInputCheckOptions = {})
   const type = parsed.resourceType;
   if (typeof type !== 'string' || type === '') return problem(400, 'FHIR_RESOURCE_TYPE_MISSING', 'the body has no resourceType', 'resourceType');
   if (!isR4ResourceType(type)) return problem(422, 'FHIR_RESOURCE_TYPE_UNKNOWN', `"${type}" is not a FHIR R4 resource type`, 'resourceType');
+  // Accepted, such a value would fail every store attempt; refused here, the sender learns where it is.
+  const unstorable = unstorableValueError(parsed, type);
+  if (unstorable) return { ok: false, problem: { status: 400, error: unstorable } };
 
   const expect = options.expect;
   if (expect) {

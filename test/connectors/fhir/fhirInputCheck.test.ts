@@ -37,6 +37,15 @@ describe('FHIR intake checks', () => {
     expect(refusal(bundle([obs], 'history'))).to.deep.equal({ status: 422, code: 'FHIR_BUNDLE_TYPE_UNSUPPORTED', path: 'Bundle.type' });
   });
 
+  it('refuses values the store cannot hold with 400 naming their path, inside Bundles too', () => {
+    const poison = '{"resourceType":"Patient","birthDate":"1980-01-01","multipleBirthInteger":1e400,"name":[{"family":"A\\u0000B"}]}';
+    expect(refusal(poison)).to.deep.equal({ status: 400, code: 'FHIR_NUMBER_NOT_FINITE', path: 'Patient.multipleBirthInteger' });
+    expect(refusal('{"resourceType":"Patient","name":[{"family":"A\\u0000B"}]}')).to.deep.equal({ status: 400, code: 'FHIR_NUL_CHARACTER', path: 'Patient.name[0].family' });
+    const bundle = `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Observation","valueQuantity":{"value":-1e999}}}]}`;
+    expect(refusal(bundle)).to.deep.equal({ status: 400, code: 'FHIR_NUMBER_NOT_FINITE', path: 'Bundle.entry[0].resource.valueQuantity.value' });
+    expect(refusal({ resourceType: 'Patient', meta: { $set: 1 } })).to.deep.equal({ status: 400, code: 'FHIR_KEY_NOT_STORABLE', path: 'Patient.meta["$set"]' });
+  });
+
   it('lets a transaction DELETE entry through without a resource', () => {
     const tx = { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'DELETE', url: 'Patient/1' } }, { resource: patient('p', 'M') }] };
     expect(check(tx).ok).to.equal(true);
