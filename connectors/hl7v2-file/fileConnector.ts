@@ -4,6 +4,7 @@ import path from 'node:path';
 import { HubError, toHubError } from '../../hub/core/hubError.ts';
 import { PROJECT_ROOT } from '../../hub/core/schemaValidator.ts';
 import { splitHl7Batch, type Hl7BatchSplit } from '../../hub/hl7v2/hl7Batch.ts';
+import type { InvalidUtf8Policy } from '../../hub/hl7v2/hl7Charset.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorKind } from '../connector.ts';
 import type { Hl7v2Intake, IntakeResult } from '../hl7v2/hl7v2Intake.ts';
 import { intakeFor } from '../hl7v2/intakeFor.ts';
@@ -33,6 +34,7 @@ export interface FileOptions {
   /** messages of one file handed to Kafka before the first is confirmed */
   window: number;
   defaultCharset?: string;
+  invalidUtf8?: InvalidUtf8Policy;
 }
 
 
@@ -70,7 +72,9 @@ export class FileConnector implements Connector {
 
   constructor(private readonly ctx: ConnectorContext, private readonly options: FileOptions) {
     this.id = ctx.config.id;
-    this.intake = intakeFor(ctx, { storeFailureAck: 'AE', ...(options.defaultCharset ? { defaultCharset: options.defaultCharset } : {}) });
+    this.intake = intakeFor(ctx, {
+      storeFailureAck: 'AE', ...(options.defaultCharset ? { defaultCharset: options.defaultCharset } : {}), ...(options.invalidUtf8 ? { invalidUtf8: options.invalidUtf8 } : {}),
+    });
     this.inbox = resolveDir(options.directory);
     const parent = path.dirname(this.inbox);
     this.archiveDir = resolveDir(options.archiveDirectory ?? path.join(parent, 'archive'));

@@ -6,7 +6,7 @@ import {
   acceptAckRequested, ackCodeFor, ackModeOf, ackSubjectOf, ackSubjectOfRaw, buildAck, HL7_ERROR_CONDITION,
   type AckCode, type AckError, type AckOutcome, type AckSubject,
 } from '../../hub/hl7v2/hl7Ack.ts';
-import { decodeHl7, encodeHl7 } from '../../hub/hl7v2/hl7Charset.ts';
+import { decodeHl7, encodeHl7, type InvalidUtf8Policy } from '../../hub/hl7v2/hl7Charset.ts';
 import { hl7MessageBoundsError, type Hl7MessageLimits } from '../../hub/hl7v2/hl7MessageBounds.ts';
 import type { Hl7Message } from '../../hub/hl7v2/hl7Message.ts';
 import { parseHl7 } from '../../hub/hl7v2/hl7Parser.ts';
@@ -28,6 +28,8 @@ export interface IntakeSettings {
   isSupported?: SupportCheck;
   /** what one message may cost the pipeline (segments); larger ones are refused AR, not accepted and stuck */
   limits?: Hl7MessageLimits;
+  /** a message declared UTF-8 whose bytes are not: `warn` accepts it (its lineage gets a warning), `refuse` answers AR (default warn) */
+  invalidUtf8?: InvalidUtf8Policy;
 }
 
 export interface IntakeMeta {
@@ -93,7 +95,7 @@ export class Hl7v2Intake {
     let charset: string | undefined;
     let message: Hl7Message;
     try {
-      ({ text, charset } = decodeHl7(raw, meta.charset ?? this.settings.defaultCharset));
+      ({ text, charset } = decodeHl7(raw, meta.charset ?? this.settings.defaultCharset, { invalidUtf8: this.settings.invalidUtf8 ?? 'warn' }));
       message = parseHl7(text);
     } catch (err) {
       const error = toHubError(err, 'HL7_PARSE_FAILED');

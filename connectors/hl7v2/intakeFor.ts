@@ -1,3 +1,4 @@
+import type { InvalidUtf8Policy } from '../../hub/hl7v2/hl7Charset.ts';
 import type { ConnectorContext } from '../connector.ts';
 import { Hl7v2Intake } from './hl7v2Intake.ts';
 
@@ -5,6 +6,8 @@ import { Hl7v2Intake } from './hl7v2Intake.ts';
 export interface Hl7v2IntakeOptions {
   storeFailureAck: 'AE' | 'AR';
   defaultCharset?: string;
+  /** `options.invalidUtf8` of the connector (schema default warn) */
+  invalidUtf8?: InvalidUtf8Policy;
 }
 
 /** The intake of one HL7v2 connector: its topic (or the hub's inbound topic) and dead-letter topic. */
@@ -17,6 +20,7 @@ export function intakeFor(ctx: ConnectorContext, options: Hl7v2IntakeOptions): H
     storeFailureAck: options.storeFailureAck,
     limits: { maxSegments: ctx.hub.pipeline.limits.maxSegments },
     ...(options.defaultCharset ? { defaultCharset: options.defaultCharset } : {}),
+    ...(options.invalidUtf8 ? { invalidUtf8: options.invalidUtf8 } : {}),
     ...(ctx.isSupported ? { isSupported: ctx.isSupported } : {}),
   }, ctx.producer, ctx.log);
 }
