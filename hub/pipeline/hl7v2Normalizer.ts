@@ -2,7 +2,7 @@ import { HubError, toHubError } from '../core/hubError.ts';
 import type { InboundEnvelope } from '../core/inboundEnvelope.ts';
 import type { Logger } from '../core/logger.ts';
 import type { PatientDirective } from '../core/patientDirective.ts';
-import { decodeHl7 } from '../hl7v2/hl7Charset.ts';
+import { decodeHl7, invalidUtf8Warning } from '../hl7v2/hl7Charset.ts';
 import { parseHl7 } from '../hl7v2/hl7Parser.ts';
 import { mapHl7Message, type MappedResource, type MappingSettings } from '../mapping/mappingEngine.ts';
 import type { MappingRegistry } from '../mapping/mappingRegistry.ts';
@@ -58,7 +58,8 @@ export class Hl7v2Normalizer {
     resources: MappedResource[]; mappingId: string; mappingVersion: string; mappingFile: string; charset: string; messageType: string;
     controlId?: string; patient?: string; eventTime?: string; directives?: PatientDirective[]; warnings: string[];
   } {
-    const { text, charset } = inStage('decode', () => decodeHl7(envelope.raw, envelope.charset));
+    // invalid UTF-8 the intake accepted (connector option invalidUtf8: warn) is kept, and said so in the lineage
+    const { text, charset, invalidUtf8 } = inStage('decode', () => decodeHl7(envelope.raw, envelope.charset));
     const message = inStage('parse', () => parseHl7(text));
     const out = inStage('map', () => mapHl7Message(message, {
       sourceSystem: envelope.sourceSystem, connectorId: envelope.connectorId, receivedAt: envelope.receivedAt,
@@ -69,7 +70,7 @@ export class Hl7v2Normalizer {
       messageType: message.typeLabel, ...(message.controlId ? { controlId: message.controlId } : {}),
       ...(out.patient ? { patient: out.patient } : {}), ...(out.eventTime ? { eventTime: out.eventTime } : {}),
       ...(out.directives ? { directives: out.directives } : {}),
-      warnings: out.warnings,
+      warnings: invalidUtf8 ? [invalidUtf8Warning(charset, invalidUtf8), ...out.warnings] : out.warnings,
     };
   }
 
