@@ -1,6 +1,7 @@
 import rdkafka from 'node-rdkafka';
 import type { LibrdKafkaError, Message, MessageHeader } from 'node-rdkafka';
 import { HubError } from '../core/hubError.ts';
+import type { KafkaClientSecurity } from './kafkaSecurity.ts';
 import type { Logger } from '../core/logger.ts';
 import type {
   BusConsumer, BusHeaders, BusProducer, ConsumedRecord, OutgoingRecord, RecordHandler, RecordPosition,
@@ -16,6 +17,8 @@ export interface KafkaSettings {
   maxQueuedMessages: number;
   /** bound on bytes queued in the client (default 256 MiB), the other half of back-pressure */
   maxQueuedKbytes?: number;
+  /** TLS/SASL properties from kafka.security (kafkaSecurity.ts) */
+  security?: KafkaClientSecurity;
 }
 
 interface Pending {
@@ -42,6 +45,7 @@ export class KafkaProducer implements BusProducer {
       'linger.ms': 2,
       'socket.keepalive.enable': true,
       'log_level': 3,
+      ...settings.security,
     }, { 'request.required.acks': -1, 'message.timeout.ms': settings.deliveryTimeoutMs });
     this.producer.on('delivery-report', (err: LibrdKafkaError, report) => {
       const entry = this.pending.get(report.opaque as number);
@@ -132,6 +136,8 @@ function produceError(e: LibrdKafkaError, bytes: number): HubError {
 
 export interface KafkaConsumerSettings {
   brokers: string;
+  /** TLS/SASL properties from kafka.security (kafkaSecurity.ts) */
+  security?: KafkaClientSecurity;
   groupId: string;
   topics: string[];
   clientId: string;
@@ -165,6 +171,7 @@ export class KafkaRecordConsumer implements BusConsumer {
       'enable.auto.commit': false,
       'socket.keepalive.enable': true,
       'log_level': 3,
+      ...settings.security,
     }, { 'auto.offset.reset': 'earliest' });
     this.consumer.on('event.error', (err) => this.log.warn({ err: err.message }, 'kafka consumer error'));
   }
@@ -237,10 +244,10 @@ export class KafkaRecordConsumer implements BusConsumer {
 }
 
 export class KafkaTopicAdmin implements TopicAdmin {
-  constructor(private readonly brokers: string, private readonly log: Logger) {}
+  constructor(private readonly brokers: string, private readonly log: Logger, private readonly security: KafkaClientSecurity = {}) {}
 
   async ensureTopics(topics: TopicSpec[]): Promise<void> {
-    const admin = rdkafka.AdminClient.create({ 'metadata.broker.list': this.brokers, 'client.id': 'hub-admin' });
+    const admin = rdkafka.AdminClient.create({ 'metadata.broker.list': this.brokers, 'client.id': 'hub-admin', ...this.security });
     try {
       for (const t of topics) {
         await new Promise<void>((resolve, reject) => {

@@ -1,9 +1,10 @@
 import rdkafka from 'node-rdkafka';
+import type { KafkaClientSecurity } from './kafkaSecurity.ts';
 
-/** Asks the cluster for metadata; resolves with the broker count. */
-export function kafkaMetadata(brokers: string, timeoutMs = 5000): Promise<number> {
+/** Asks the cluster for metadata; resolves with the broker count. `security`: kafkaSecurityProperties of `kafka.security`. */
+export function kafkaMetadata(brokers: string, timeoutMs = 5000, security: KafkaClientSecurity = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const producer = new rdkafka.Producer({ 'metadata.broker.list': brokers, 'client.id': 'hub-health', 'log_level': 0 });
+    const producer = new rdkafka.Producer({ 'metadata.broker.list': brokers, 'client.id': 'hub-health', 'log_level': 0, ...security });
     const finish = (err: Error | null, count?: number) => {
       producer.disconnect(() => (err ? reject(err) : resolve(count ?? 0)));
     };

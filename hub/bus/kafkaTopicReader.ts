@@ -3,6 +3,7 @@ import rdkafka from 'node-rdkafka';
 import type { Message, Metadata, WatermarkOffsets, TopicPartitionOffset } from 'node-rdkafka';
 import { HubError } from '../core/hubError.ts';
 import { headersOf } from './kafkaBus.ts';
+import type { KafkaClientSecurity } from './kafkaSecurity.ts';
 import type { ConsumedRecord, TopicReadOptions, TopicReader } from './messageBus.ts';
 
 const TIMEOUT_MS = 10_000;
@@ -20,7 +21,8 @@ function call<T>(what: string, fn: (cb: (err: { message: string } | null | undef
 export class KafkaTopicReader implements TopicReader {
   private consumer: rdkafka.KafkaConsumer | undefined;
 
-  constructor(private readonly brokers: string) {}
+  /** `security`: kafkaSecurityProperties of `kafka.security` */
+  constructor(private readonly brokers: string, private readonly security: KafkaClientSecurity = {}) {}
 
   private async connected(): Promise<rdkafka.KafkaConsumer> {
     if (this.consumer) return this.consumer;
@@ -30,6 +32,7 @@ export class KafkaTopicReader implements TopicReader {
       'group.id': `hub-reader-${randomUUID()}`,
       'enable.auto.commit': false,
       'log_level': 0,
+      ...this.security,
     }, { 'auto.offset.reset': 'earliest' });
     await call<undefined>(`cannot reach Kafka at ${this.brokers}`, (cb) => consumer.connect({ timeout: TIMEOUT_MS }, (err) => cb(err, undefined)));
     // Short polls: a read ends as soon as the last record arrives rather than a second later.
