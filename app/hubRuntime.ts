@@ -56,7 +56,7 @@ export class HubRuntime {
 
   async start(): Promise<void> {
     const { config, log } = this;
-    validateConnectors(config.connectors);
+    validateConnectors(config.connectors, config.auth);
     const mappingsDir = path.resolve(PROJECT_ROOT, config.mappings.dir);
     const registry = loadMappings(mappingsDir, config.mappings.site);
     log.info({ mappings: registry.messages.length, dir: mappingsDir }, 'mappings loaded');
@@ -72,8 +72,8 @@ export class HubRuntime {
 
     this.mongo = await connectMongo(config.mongo.url, config.mongo.database);
     this.store = new MongoResourceStore(this.mongo.db);
-    // MongoDB uses these for search; FerretDB creates them without using them. Idempotent, ~0.3 s.
-    await this.store.ensureSearchIndexes(SEARCHABLE_TYPES);
+    // reads are `_id` lookups and ranges; this only adds MongoDB's index for type-level history
+    await this.store.ensureIndexes(SEARCHABLE_TYPES);
     if (config.mpi.enabled) {
       this.patientIndex = await createPatientIndex({ db: this.mongo.db, store: this.store, log, rulesFile: config.mpi.rulesFile });
     }
@@ -84,6 +84,7 @@ export class HubRuntime {
         registry: () => registry,
         settings: { timeZone: config.site.timeZone, identifierSystemBase: config.site.identifierSystemBase, siteName: config.site.name },
         validators: fullResourceValidators,
+        limits: config.pipeline.limits,
         log,
       };
       const normalizer = new Hl7v2Normalizer(normalizerDeps);
@@ -101,6 +102,7 @@ export class HubRuntime {
       this.consumer = new KafkaRecordConsumer({
         brokers: config.kafka.brokers, groupId: config.pipeline.groupId, clientId: `${config.kafka.clientId}-pipeline`,
         topics: [config.kafka.topics.hl7v2Inbound, config.kafka.topics.fhirInbound], batchSize: config.pipeline.batchSize,
+        retry: { maxAttempts: config.pipeline.maxAttempts, initialDelayMs: config.pipeline.backoff.initialMs, maxDelayMs: config.pipeline.backoff.maxMs },
       }, log);
       await this.consumer.start(processor);
       log.info({ groupId: config.pipeline.groupId }, 'pipeline consuming');

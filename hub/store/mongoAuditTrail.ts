@@ -2,6 +2,7 @@ import type { AuditEvent } from 'fhir/r4.js';
 import type { Db } from 'mongodb';
 import type { Logger } from '../core/logger.ts';
 import { firstVersionDocument, type CurrentDoc } from './mongoResourceStore.ts';
+import { isDuplicateKeyOnly, MongoPostingStore } from './postingStore.ts';
 import type { StoredResource } from './resourceStore.ts';
 
 /**
@@ -24,13 +25,15 @@ export interface MongoAuditTrailOptions {
 }
 
 export class MongoAuditTrail implements AuditTrail {
-  private queue: CurrentDoc[] = [];
+  private queue: Array<{ doc: CurrentDoc; postings: string[] }> = [];
+  private readonly postings: MongoPostingStore;
   private flushing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly maxBatch: number;
   private readonly maxQueued: number;
 
   constructor(private readonly db: Db, private readonly log: Logger, options: MongoAuditTrailOptions = {}) {
+    this.postings = new MongoPostingStore(db);
     this.maxBatch = options.maxBatch ?? 500;
     this.maxQueued = options.maxQueued ?? 100_000;
     this.timer = setInterval(() => { void this.flush(); }, options.flushIntervalMs ?? 100);
@@ -55,11 +58,12 @@ export class MongoAuditTrail implements AuditTrail {
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.maxBatch);
       try {
-        await this.db.collection<CurrentDoc>('AuditEvent').insertMany(batch, { ordered: false });
+        // postings first: an event is never stored without the postings it is searched by
+        await this.postings.add(batch.flatMap((b) => b.postings));
+        await this.db.collection<CurrentDoc>('AuditEvent').insertMany(batch.map((b) => b.doc), { ordered: false });
       } catch (err) {
         // a duplicate id means that event is already stored: anything else is retried next time
-        const code = (err as { code?: number }).code;
-        if (code !== 11000) {
+        if (!isDuplicateKeyOnly(err)) {
           this.log.warn({ err: (err as Error).message, queued: this.queue.length }, 'audit write failed; will retry');
           return;
         }

@@ -1,13 +1,14 @@
-import type { Collection, Db, Document, Filter, Sort } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import { HubError } from '../core/hubError.ts';
 import { resourceContentHash } from './contentHash.ts';
+import { criterionRanges, postingIdsOf, resourceIdOfPosting } from './postingKeys.ts';
+import { postingScan, postingSearch, type PostingSearchSource } from './postingSearch.ts';
+import { isDuplicateKeyOnly, MongoPostingStore } from './postingStore.ts';
 import type {
-  Criterion, HistoryQuery, ResourceStore, SearchQuery, SearchResult, StoredResource, WriteRequest, WriteResult,
+  HistoryQuery, ResourceStore, SearchQuery, SearchResult, StoredResource, WriteRequest, WriteResult,
 } from './resourceStore.ts';
-import { searchIndexFor, type SearchIndex } from './searchIndex.ts';
-import { indexFilter, sortKeysFor, sortSpec } from './mongoSearchFilter.ts';
-import { PatientPostings } from './patientPostings.ts';
-import { searchParamsOf } from './searchParameterTable.ts';
+import { searchIndexFor } from './searchIndex.ts';
+import { PATIENT_COMPARTMENT } from './searchParameterTable.ts';
 
 export interface CurrentDoc {
   _id: string;
@@ -16,61 +17,98 @@ export interface CurrentDoc {
   lastUpdated: Date;
   contentHash: string;
   sourceTime?: Date;
-  /** search parameter entries computed at write time (searchIndex.ts) */
-  search?: SearchIndex;
-  /** one scalar per parameter to sort by (the smallest entry) */
-  sortKey?: Record<string, string | number>;
+  /** who wrote this version (the pipeline: the source message id), so a replay can tell an interrupted write */
+  writtenBy?: string;
+  /** the posting layout the document's postings were written with (see reindex) */
   searchVersion?: number;
 }
 
-/** Bumped when indexing changes, so `reindex` knows which documents to recompute. */
-export const SEARCH_INDEX_VERSION = 1;
+/** Bumped when the postings of a resource change shape, so `reindex` knows which documents to redo. */
+export const SEARCH_INDEX_VERSION = 2;
 
 interface HistoryDoc {
+  /** `<id>/<versionId>`: one resource's versions are one `_id` range */
   _id: string;
   id: string;
   versionId: number;
   lastUpdated: Date;
   resource: StoredResource;
+  writtenBy?: string;
 }
 
 const TYPE_NAME = /^[A-Z][A-Za-z]{1,63}$/;
 const MAX_WRITE_ATTEMPTS = 8;
+/** ids per `$in` read */
+const READ_CHUNK = 500;
+/** every string id: a range the `_id` index serves in order (an empty filter would not be, on FerretDB) */
+const ALL_IDS = { _id: { $gte: '' } };
 
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: number }).code === 11000;
+export interface MongoResourceStoreOptions {
+  now?: () => Date;
+  /** resources one search may look at before it is refused (sort, unselective conditions) */
+  maxSearchCandidates?: number;
 }
 
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A write decided against what is stored: what the round then puts in the database. */
+interface PlannedWrite {
+  index: number;
+  type: string;
+  doc: CurrentDoc;
+  /** the version it replaces (compare-and-set), absent for a new resource */
+  expectedVersion?: number;
+  addPostings: string[];
+  removePostings: string[];
 }
 
 /**
- * The first version of a resource as its current document, for writers that only ever append
- * (the audit trail) and so skip the compare-and-set of `write`.
+ * The first version of a resource as its current document and postings, for writers that only
+ * ever append (the audit trail) and so skip the compare-and-set of `write`.
  */
-export function firstVersionDocument(resource: StoredResource, at: Date): CurrentDoc {
+export function firstVersionDocument(resource: StoredResource, at: Date): { doc: CurrentDoc; postings: string[] } {
   const stored: StoredResource = { ...resource, meta: { ...resource.meta, versionId: '1', lastUpdated: at.toISOString() } };
-  const search = searchIndexFor(stored);
   return {
-    _id: resource.id, resource: stored, versionId: 1, lastUpdated: at,
-    contentHash: resourceContentHash(resource as unknown as Record<string, unknown>),
-    search, sortKey: sortKeysFor(search), searchVersion: SEARCH_INDEX_VERSION,
+    doc: {
+      _id: resource.id, resource: stored, versionId: 1, lastUpdated: at,
+      contentHash: resourceContentHash(resource as unknown as Record<string, unknown>), searchVersion: SEARCH_INDEX_VERSION,
+    },
+    postings: postingIdsOf(stored),
   };
 }
 
 /**
- * Resources in MongoDB, one collection per type plus `<Type>_history`. Writes are optimistic
- * (compare-and-set on the version) rather than transactional, because FerretDB has no
- * transactions: the current document is the truth, and its history copy is written after it
- * idempotently, so a crash between the two loses at most a history entry, never data.
+ * Resources in MongoDB: one collection per type (current versions), `<Type>_history` (every
+ * version, `_id` `<id>/<version>`), and the search postings (postingStore.ts). Every read on a
+ * hot path is an `_id` lookup, list or range. Writes are optimistic (compare-and-set on the
+ * version) rather than transactional, because FerretDB has no transactions: the current document
+ * is the truth. Postings are added before it and removed after it, history is written after it,
+ * so a crash leaves at most extra postings (searches check what they return) or a missing
+ * history copy, which `repair` restores when the interrupted message is replayed.
+ * Writes come in batches (`writeMany`): one `$in` read per type, then one bulk write per
+ * collection, instead of several round trips per resource.
  */
 export class MongoResourceStore implements ResourceStore {
   private readonly indexed = new Set<string>();
-  private readonly postings: PatientPostings;
+  readonly postings: MongoPostingStore;
+  private readonly now: () => Date;
+  readonly maxSearchCandidates: number;
+  private readonly searchSource: PostingSearchSource;
 
-  constructor(private readonly db: Db, private readonly now: () => Date = () => new Date()) {
-    this.postings = new PatientPostings(db);
+  constructor(private readonly db: Db, options: MongoResourceStoreOptions | (() => Date) = {}) {
+    const opts = typeof options === 'function' ? { now: options } : options;
+    this.now = opts.now ?? (() => new Date());
+    this.maxSearchCandidates = opts.maxSearchCandidates ?? 10_000;
+    this.postings = new MongoPostingStore(db);
+    this.searchSource = {
+      postings: this.postings,
+      readMany: (type, ids) => this.readMany(type, ids),
+      pageAll: async (type, skip, limit) => {
+        const cursor = this.current(type).find(ALL_IDS, { projection: { resource: 1 } }).sort({ _id: 1 }).skip(skip);
+        if (limit !== undefined) cursor.limit(limit);
+        return (await cursor.toArray()).map((d) => d.resource);
+      },
+      countAll: (type) => this.countAll(type),
+      scanAll: (type) => this.scanAll(type),
+    };
   }
 
   private current(type: string): Collection<CurrentDoc> {
@@ -83,65 +121,201 @@ export class MongoResourceStore implements ResourceStore {
     return this.db.collection<HistoryDoc>(`${type}_history`);
   }
 
-  /** Indexes that every type's reads and writes need; search indexes are declared by the API. */
-  async ensureIndexes(type: string, paths: string[] = []): Promise<void> {
-    const key = `${type}:${paths.join(',')}`;
-    if (this.indexed.has(key)) return;
-    await this.historyOf(type).createIndex({ id: 1, versionId: -1 });
-    // type-level history and _since read newest first (FerretDB v1 scans regardless)
-    await this.historyOf(type).createIndex({ lastUpdated: -1 });
-    for (const p of paths) await this.current(type).createIndex({ [`resource.${p}`]: 1 });
-    this.indexed.add(key);
+  /** MongoDB reads type-level history newest first from this index; everything else is `_id`. */
+  async ensureIndexes(types: string[]): Promise<void> {
+    for (const type of types) {
+      if (this.indexed.has(type)) continue;
+      await this.historyOf(type).createIndex({ lastUpdated: -1 });
+      this.indexed.add(type);
+    }
   }
 
   async write(request: WriteRequest): Promise<WriteResult> {
+    return (await this.writeMany([request]))[0]!;
+  }
+
+  /**
+   * Writes a batch. A resource named twice is written in rounds, each seeing the one before, so
+   * the batch ends as if its requests had been written one by one, in order.
+   */
+  async writeMany(requests: readonly WriteRequest[]): Promise<WriteResult[]> {
+    const results: WriteResult[] = new Array(requests.length);
+    let pending = requests.map((_, i) => i);
+    while (pending.length) {
+      const seen = new Set<string>();
+      const round: number[] = [];
+      const later: number[] = [];
+      for (const i of pending) {
+        const r = requests[i]!.resource;
+        const key = `${r.resourceType}/${r.id}`;
+        (seen.has(key) ? later : round).push(i);
+        seen.add(key);
+      }
+      await this.writeRound(requests, round, results);
+      pending = later;
+    }
+    return results;
+  }
+
+  private async writeRound(requests: readonly WriteRequest[], indices: number[], results: WriteResult[]): Promise<void> {
+    let todo = indices;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS && todo.length; attempt += 1) {
+      const existing = await this.currentDocs(todo.map((i) => requests[i]!.resource));
+      const planned: PlannedWrite[] = [];
+      for (const i of todo) {
+        const outcome = this.plan(i, requests[i]!, existing.get(`${requests[i]!.resource.resourceType}/${requests[i]!.resource.id}`));
+        if ('outcome' in outcome) results[i] = outcome;
+        else planned.push(outcome);
+      }
+      todo = await this.apply(planned, results);
+    }
+    if (todo.length) {
+      const r = requests[todo[0]!]!.resource;
+      throw new HubError('STORE_WRITE_CONFLICT', `${r.resourceType}/${r.id} kept changing under ${MAX_WRITE_ATTEMPTS} write attempts`);
+    }
+  }
+
+  private async currentDocs(resources: StoredResource[]): Promise<Map<string, CurrentDoc>> {
+    const byType = new Map<string, string[]>();
+    for (const r of resources) byType.set(r.resourceType, [...(byType.get(r.resourceType) ?? []), r.id]);
+    const out = new Map<string, CurrentDoc>();
+    await Promise.all([...byType].map(async ([type, ids]) => {
+      for (const doc of await this.docsById(this.current(type), ids)) out.set(`${type}/${doc._id}`, doc);
+    }));
+    return out;
+  }
+
+  private async docsById<T extends { _id: string }>(coll: Collection<T>, ids: string[], projection?: Record<string, 1>): Promise<T[]> {
+    const unique = [...new Set(ids)];
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += READ_CHUNK) chunks.push(unique.slice(i, i + READ_CHUNK));
+    const found = await Promise.all(chunks.map((chunk) =>
+      (chunk.length === 1
+        ? coll.find({ _id: chunk[0] } as never, projection ? { projection } : {})
+        : coll.find({ _id: { $in: chunk } } as never, projection ? { projection } : {})).toArray()));
+    return found.flat() as T[];
+  }
+
+  private plan(index: number, request: WriteRequest, existing: CurrentDoc | undefined): PlannedWrite | WriteResult {
     const { resource } = request;
-    const type = resource.resourceType;
-    const coll = this.current(type);
-    await this.ensureIndexes(type);
     const hash = resourceContentHash(resource as unknown as Record<string, unknown>);
     const sourceTime = request.sourceTime ? new Date(request.sourceTime) : undefined;
-
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt += 1) {
-      const existing = await coll.findOne({ _id: resource.id });
-      if (existing) {
-        const result = { versionId: String(existing.versionId), lastUpdated: existing.lastUpdated.toISOString() };
-        if (existing.contentHash === hash) return { outcome: 'unchanged', ...result };
-        if (sourceTime && existing.sourceTime && sourceTime < existing.sourceTime) return { outcome: 'stale', ...result };
-      }
-      const versionId = (existing?.versionId ?? 0) + 1;
-      const lastUpdated = this.now();
-      const stored: StoredResource = {
-        ...resource,
-        meta: { ...resource.meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() },
-      };
-      const search = searchIndexFor(stored);
-      const doc: CurrentDoc = {
-        _id: resource.id, resource: stored, versionId, lastUpdated, contentHash: hash,
-        search, sortKey: sortKeysFor(search), searchVersion: SEARCH_INDEX_VERSION,
-        ...(sourceTime ?? existing?.sourceTime ? { sourceTime: sourceTime ?? existing!.sourceTime! } : {}),
-      };
-      try {
-        if (!existing) {
-          await coll.insertOne(doc);
-        } else {
-          const r = await coll.replaceOne({ _id: resource.id, versionId: existing.versionId }, doc);
-          if (r.matchedCount === 0) continue; // another writer got there first: re-read and decide again
-        }
-      } catch (err) {
-        if (isDuplicateKey(err)) continue;
-        // the driver's error stays the cause: storeErrorKind reads it to tell a refusal from an outage
-        throw new HubError('STORE_WRITE_FAILED', `cannot write ${type}/${resource.id}: ${(err as Error).message}`, {}, { cause: err });
-      }
-      await this.historyOf(type).replaceOne(
-        { _id: `${resource.id}/${versionId}` },
-        { id: resource.id, versionId, lastUpdated, resource: stored },
-        { upsert: true },
-      );
-      await this.postings.update(type, resource.id, existing?.search, search);
-      return { outcome: existing ? 'updated' : 'created', versionId: String(versionId), lastUpdated: lastUpdated.toISOString() };
+    if (existing) {
+      const result = { versionId: String(existing.versionId), lastUpdated: existing.lastUpdated.toISOString(), ...(existing.writtenBy ? { writtenBy: existing.writtenBy } : {}) };
+      if (existing.contentHash === hash) return { outcome: 'unchanged', ...result };
+      if (sourceTime && existing.sourceTime && sourceTime < existing.sourceTime) return { outcome: 'stale', ...result };
     }
-    throw new HubError('STORE_WRITE_CONFLICT', `${type}/${resource.id} kept changing under ${MAX_WRITE_ATTEMPTS} write attempts`);
+    const versionId = (existing?.versionId ?? 0) + 1;
+    const lastUpdated = this.now();
+    const stored: StoredResource = { ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() } };
+    const keep = sourceTime ?? existing?.sourceTime;
+    const doc: CurrentDoc = {
+      _id: resource.id, resource: stored, versionId, lastUpdated, contentHash: hash, searchVersion: SEARCH_INDEX_VERSION,
+      ...(keep ? { sourceTime: keep } : {}), ...(request.writer ? { writtenBy: request.writer } : {}),
+    };
+    const now = postingIdsOf(stored);
+    const before = existing ? postingIdsOf(existing.resource) : [];
+    const beforeSet = new Set(before);
+    const nowSet = new Set(now);
+    return {
+      index, type: resource.resourceType, doc, ...(existing ? { expectedVersion: existing.versionId } : {}),
+      addPostings: now.filter((p) => !beforeSet.has(p)),
+      removePostings: before.filter((p) => !nowSet.has(p)),
+    };
+  }
+
+  /** Puts planned writes in the database; returns the request indices that lost a race (to plan again). */
+  private async apply(planned: PlannedWrite[], results: WriteResult[]): Promise<number[]> {
+    if (planned.length === 0) return [];
+    await this.postings.add(planned.flatMap((p) => p.addPostings));
+    const lost = new Set<PlannedWrite>();
+    const byType = groupBy(planned, (p) => p.type);
+    await Promise.all([...byType].map(async ([type, writes]) => {
+      for (const w of await this.putCurrent(type, writes)) lost.add(w);
+    }));
+    const won = planned.filter((p) => !lost.has(p));
+    await Promise.all([...groupBy(won, (p) => p.type)].map(([type, writes]) => this.historyOf(type).bulkWrite(writes.map((w) => ({
+      replaceOne: { filter: { _id: `${w.doc._id}/${w.doc.versionId}` }, replacement: historyDocOf(w.doc), upsert: true },
+    })), { ordered: false })));
+    await this.postings.remove(won.flatMap((p) => p.removePostings));
+    for (const w of won) {
+      results[w.index] = { outcome: w.expectedVersion === undefined ? 'created' : 'updated', versionId: String(w.doc.versionId), lastUpdated: w.doc.lastUpdated.toISOString() };
+    }
+    if (lost.size) await this.dropUnusedPostings([...lost]);
+    return [...lost].map((w) => w.index);
+  }
+
+  /** Inserts new and compare-and-sets changed current documents of one type; returns the writes that lost a race. */
+  private async putCurrent(type: string, writes: PlannedWrite[]): Promise<PlannedWrite[]> {
+    const ops: AnyBulkWriteOperation<CurrentDoc>[] = writes.map((w) => (w.expectedVersion === undefined
+      ? { insertOne: { document: w.doc } }
+      : { replaceOne: { filter: { _id: w.doc._id, versionId: w.expectedVersion }, replacement: w.doc } }));
+    let matched: number;
+    try {
+      const r = await this.current(type).bulkWrite(ops, { ordered: false });
+      matched = r.insertedCount + r.matchedCount;
+    } catch (err) {
+      if (!isDuplicateKeyOnly(err)) {
+        const first = writes[0]!.doc;
+        // the driver's error stays the cause: storeErrorKind reads it to tell a refusal from an outage
+        throw new HubError('STORE_WRITE_FAILED', `cannot write ${type}/${first._id}${writes.length > 1 ? ` (and ${writes.length - 1} more)` : ''}: ${(err as Error).message}`, {}, { cause: err });
+      }
+      matched = -1;
+    }
+    if (matched === writes.length) return [];
+    // some lost a race (another writer's version got there first): the stored version says which
+    const stored = new Map((await this.docsById(this.current(type), writes.map((w) => w.doc._id), { _id: 1, versionId: 1, contentHash: 1 })).map((d) => [d._id, d]));
+    return writes.filter((w) => {
+      const s = stored.get(w.doc._id);
+      return !s || s.versionId !== w.doc.versionId || s.contentHash !== w.doc.contentHash;
+    });
+  }
+
+  /** Postings a lost write added that the version now stored does not have. */
+  private async dropUnusedPostings(lost: PlannedWrite[]): Promise<void> {
+    const stored = await this.currentDocs(lost.map((w) => w.doc.resource));
+    const unused: string[] = [];
+    for (const w of lost) {
+      const doc = stored.get(`${w.type}/${w.doc._id}`);
+      const keep = new Set(doc ? postingIdsOf(doc.resource) : []);
+      unused.push(...w.addPostings.filter((p) => !keep.has(p)));
+    }
+    await this.postings.remove(unused);
+  }
+
+  /**
+   * Makes the stored parts of these resources' current versions complete: the history copy and
+   * every posting, and no posting left from the version before. For a replay of a message whose
+   * processing was interrupted, where the current documents may already be written ("unchanged").
+   */
+  async repair(refs: Array<{ type: string; id: string }>): Promise<number> {
+    let repaired = 0;
+    for (const [type, list] of groupBy(refs, (r) => r.type)) {
+      const docs = await this.docsById(this.current(type), list.map((r) => r.id));
+      if (docs.length === 0) continue;
+      const history = this.historyOf(type);
+      const previous = new Map((await this.docsById(history, docs.filter((d) => d.versionId > 1).map((d) => `${d._id}/${d.versionId - 1}`))).map((h) => [h.id, h]));
+      const have = new Set((await this.docsById(history, docs.map((d) => `${d._id}/${d.versionId}`), { _id: 1 })).map((h) => h._id));
+      const missing = docs.filter((d) => !have.has(`${d._id}/${d.versionId}`));
+      if (missing.length) {
+        await history.bulkWrite(missing.map((d) => ({ replaceOne: { filter: { _id: `${d._id}/${d.versionId}` }, replacement: historyDocOf(d), upsert: true } })), { ordered: false });
+      }
+      const add: string[] = [];
+      const remove: string[] = [];
+      for (const d of docs) {
+        const now = postingIdsOf(d.resource);
+        const nowSet = new Set(now);
+        add.push(...now);
+        const prev = previous.get(d._id);
+        if (prev) remove.push(...postingIdsOf(prev.resource).filter((p) => !nowSet.has(p)));
+      }
+      const present = await this.postings.existing(add);
+      const absent = add.filter((p) => !present.has(p));
+      await this.postings.add(absent);
+      await this.postings.remove(remove);
+      repaired += missing.length + absent.length;
+    }
+    return repaired;
   }
 
   async read(type: string, id: string): Promise<StoredResource | undefined> {
@@ -156,127 +330,110 @@ export class MongoResourceStore implements ResourceStore {
 
   async historyPage(type: string, query: HistoryQuery): Promise<SearchResult> {
     const coll = this.historyOf(type);
-    const filter: Filter<HistoryDoc> = {
-      ...(query.id !== undefined ? { id: query.id } : {}),
-      ...(query.since ? { lastUpdated: { $gte: query.since } } : {}),
-    };
-    // versionId, not `_id`: `_id` (`id/versionId`) is a string, which would put version 9 before 10
-    return pageWithTotal(coll, filter, { lastUpdated: -1, id: 1, versionId: -1 }, query.offset, query.count, query.total);
+    if (query.id !== undefined) {
+      // one resource's versions are one `_id` range; versions sort as numbers, so in memory
+      const docs = await coll.find({ _id: { $gte: `${query.id}/`, $lt: `${query.id}/\u{10FFFF}` } }).toArray();
+      const since = query.since;
+      const versions = docs.filter((d) => d.id === query.id && (!since || d.lastUpdated >= since))
+        .sort((a, b) => b.lastUpdated.getTime() - a.lastUpdated.getTime() || b.versionId - a.versionId);
+      return { resources: versions.slice(query.offset, query.offset + query.count).map((d) => d.resource), ...(query.total ? { total: versions.length } : {}) };
+    }
+    // every resource's versions: MongoDB reads its lastUpdated index; FerretDB v1 scans (not a hot path)
+    const filter = query.since ? { lastUpdated: { $gte: query.since } } : {};
+    const [resources, total] = await Promise.all([
+      query.count === 0 ? Promise.resolve([]) : coll.find(filter, { projection: { resource: 1 } }).sort({ lastUpdated: -1, id: 1, versionId: -1 }).skip(query.offset).limit(query.count).toArray().then((d) => d.map((x) => x.resource)),
+      query.total ? coll.countDocuments(filter) : Promise.resolve(undefined),
+    ]);
+    return { resources, ...(total !== undefined ? { total } : {}) };
   }
 
-  async search(type: string, query: SearchQuery): Promise<SearchResult> {
-    const coll = this.current(type);
-    const filter = toFilter(query) as Filter<CurrentDoc>;
-    return pageWithTotal(coll, filter, sortOf(query), query.offset ?? 0, query.count, query.total);
+  /** Which of these versions were written by whom (provenance: a version's source message). */
+  async writersOf(type: string, id: string): Promise<Array<{ versionId: number; writtenBy?: string }>> {
+    const docs = await this.historyOf(type).find({ _id: { $gte: `${id}/`, $lt: `${id}/\u{10FFFF}` } }, { projection: { versionId: 1, writtenBy: 1 } }).toArray();
+    return docs.map((d) => ({ versionId: d.versionId, ...(d.writtenBy ? { writtenBy: d.writtenBy } : {}) })).sort((a, b) => b.versionId - a.versionId);
+  }
+
+  search(type: string, query: SearchQuery): Promise<SearchResult> {
+    this.current(type);
+    return postingSearch(this.searchSource, type, query, this.maxSearchCandidates);
   }
 
   async readMany(type: string, ids: string[]): Promise<StoredResource[]> {
-    // one lookup per id: FerretDB v1 serves `_id` equality from its key but scans for `$in`
-    const docs = await Promise.all([...new Set(ids)].map((id) => this.current(type).findOne({ _id: id }, { projection: { resource: 1 } })));
-    return docs.filter((d): d is NonNullable<typeof d> => d !== null).map((d) => d.resource);
+    return (await this.docsById(this.current(type), ids, { _id: 1, resource: 1 })).map((d) => d.resource);
   }
 
   async entriesOf(type: string, query: SearchQuery, param: string, limit: number): Promise<string[]> {
-    const filter = toFilter(query) as Filter<CurrentDoc>;
     const out = new Set<string>();
-    const cursor = this.current(type).find(filter, { projection: param === '_id' ? { _id: 1 } : { [`search.${param}`]: 1 } }).batchSize(1000);
-    for await (const doc of cursor) {
-      const found = param === '_id' ? [doc._id] : doc.search?.[param];
+    for await (const r of this.scan(type, query)) {
+      const found = param === '_id' ? [r.id] : searchIndexFor(r)[param];
       for (const e of Array.isArray(found) ? found : []) {
         if (typeof e === 'string') out.add(e);
-        if (out.size >= limit) { await cursor.close(); return [...out]; }
+        if (out.size >= limit) return [...out];
       }
     }
     return [...out];
   }
 
-  /** Resources of `type` in the compartment of any of the Patients (`Patient/<id>`), read by id. */
+  /** Resources of `type` in the compartment of any of the Patients (`Patient/<id>`), found by their postings. */
   async inPatientCompartment(type: string, patientRefs: string[]): Promise<StoredResource[]> {
-    const ids = await this.postings.idsFor(type, patientRefs);
-    const docs = await Promise.all(ids.map((id) => this.current(type).findOne({ _id: id }, { projection: { resource: 1 } })));
-    return docs.filter((d): d is NonNullable<typeof d> => d !== null).map((d) => d.resource).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const param = PATIENT_COMPARTMENT[type]?.[0];
+    if (!param || patientRefs.length === 0) return [];
+    const ranges = criterionRanges(type, { param, anyOf: patientRefs.map((value) => ({ kind: 'entry', value })) });
+    const ids = new Set<string>();
+    for (const range of ranges?.ranges ?? []) for await (const p of this.postings.scan(range)) ids.add(resourceIdOfPosting(p));
+    const refs = new Set(patientRefs);
+    // a posting left by an interrupted write names a Patient the resource no longer names
+    return (await this.readMany(type, [...ids]))
+      .filter((r) => (searchIndexFor(r)[param] as string[] | undefined)?.some((e) => refs.has(e)))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  async *scan(type: string, query: SearchQuery): AsyncIterable<StoredResource> {
-    const cursor = this.current(type).find(toFilter(query) as Filter<CurrentDoc>, { projection: { resource: 1 } }).sort({ _id: 1 }).batchSize(1000);
-    for await (const doc of cursor) yield doc.resource;
+  scan(type: string, query: SearchQuery): AsyncIterable<StoredResource> {
+    this.current(type);
+    return postingScan(this.searchSource, type, query);
   }
 
-  /** Indexes for the parameters clients search by most (MongoDB uses them; FerretDB may ignore them). */
-  async ensureSearchIndexes(types: string[]): Promise<void> {
-    for (const type of types) {
-      await this.ensureIndexes(type);
-      for (const def of searchParamsOf(type)) {
-        if (def.name === '_id') continue;
-        const field = def.type === 'date' ? `search.${def.name}.lo` : def.type === 'quantity' ? `search.${def.name}.value` : `search.${def.name}`;
-        await this.current(type).createIndex({ [field]: 1 });
-      }
+  private countAll(type: string): Promise<number> {
+    return this.db.command({ count: type, query: ALL_IDS }).then((r) => Number((r as { n?: number }).n ?? 0));
+  }
+
+  private async *scanAll(type: string): AsyncIterable<StoredResource> {
+    let after: string | undefined;
+    for (;;) {
+      const docs = await this.current(type).find(after === undefined ? ALL_IDS : { _id: { $gt: after } }, { projection: { resource: 1 } }).sort({ _id: 1 }).limit(READ_CHUNK).toArray();
+      for (const d of docs) yield d.resource;
+      if (docs.length < READ_CHUNK) return;
+      after = docs[docs.length - 1]!._id;
     }
   }
 
-  /** Recomputes the search entries of documents written before the current indexing (or before it existed). */
+  /** Writes the postings of documents stored before the current posting layout (or before postings existed). */
   async reindex(type: string): Promise<number> {
     const coll = this.current(type);
     let n = 0;
     for await (const doc of coll.find({ $or: [{ searchVersion: { $exists: false } }, { searchVersion: { $ne: SEARCH_INDEX_VERSION } }] })) {
-      const search = searchIndexFor(doc.resource);
-      await coll.updateOne({ _id: doc._id, versionId: doc.versionId }, { $set: { search, sortKey: sortKeysFor(search), searchVersion: SEARCH_INDEX_VERSION } });
-      await this.postings.update(type, doc._id, undefined, search);
+      await this.postings.add(postingIdsOf(doc.resource));
+      await coll.updateOne({ _id: doc._id, versionId: doc.versionId }, { $set: { searchVersion: SEARCH_INDEX_VERSION }, $unset: { search: '', sortKey: '' } });
       n += 1;
     }
     return n;
   }
 }
 
-interface PagedDoc {
-  resource: StoredResource;
-}
-
-/**
- * One page of resources (`count` undefined: all from `offset`; 0: none) and, when asked, how
- * many match. Both are read side by side: where the filter is not served by an index (always on
- * FerretDB v1) each is a scan.
- */
-async function pageWithTotal<T extends PagedDoc>(coll: Collection<T>, filter: Filter<T>, sort: Sort, offset: number, count: number | undefined, withTotal?: boolean): Promise<SearchResult> {
-  const page = async (): Promise<StoredResource[]> => {
-    if (count === 0) return [];
-    const cursor = coll.find(filter, { projection: { resource: 1 } }).sort(sort).skip(offset);
-    if (count !== undefined) cursor.limit(count);
-    return (await cursor.toArray()).map((d) => d.resource);
+function historyDocOf(doc: CurrentDoc): HistoryDoc {
+  return {
+    _id: `${doc._id}/${doc.versionId}`, id: doc._id, versionId: doc.versionId, lastUpdated: doc.lastUpdated, resource: doc.resource,
+    ...(doc.writtenBy ? { writtenBy: doc.writtenBy } : {}),
   };
-  const [resources, total] = await Promise.all([page(), withTotal ? coll.countDocuments(filter) : Promise.resolve(undefined)]);
-  return { resources, ...(total !== undefined ? { total } : {}) };
 }
 
-function sortOf(query: SearchQuery): Sort {
-  const sort: Record<string, 1 | -1> = {};
-  for (const s of query.sort ?? []) sort[`resource.${s.path}`] = s.descending ? -1 : 1;
-  Object.assign(sort, sortSpec(query.sortBy ?? []));
-  sort._id = 1; // stable paging
-  return sort;
-}
-
-function condition(c: Criterion): Filter<Document> {
-  const field = `resource.${c.path}`;
-  const v = c.value;
-  switch (c.op) {
-    case 'eq':
-      return c.ignoreCase && typeof v === 'string' ? { [field]: { $regex: `^${escapeRegex(v)}$`, $options: 'i' } } : { [field]: v };
-    case 'ne': return { [field]: { $ne: v } };
-    case 'in': return { [field]: { $in: Array.isArray(v) ? v : [v] } };
-    case 'exists': return { [field]: { $exists: v !== false } };
-    case 'gt': return { [field]: { $gt: v } };
-    case 'ge': return { [field]: { $gte: v } };
-    case 'lt': return { [field]: { $lt: v } };
-    case 'le': return { [field]: { $lte: v } };
-    case 'prefix': return { [field]: { $regex: `^${escapeRegex(String(v))}`, ...(c.ignoreCase ? { $options: 'i' } : {}) } };
-    case 'contains': return { [field]: { $regex: escapeRegex(String(v)), ...(c.ignoreCase ? { $options: 'i' } : {}) } };
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
   }
-}
-
-function toFilter(query: SearchQuery): Filter<Document> {
-  const and: Filter<Document>[] = query.criteria.map(condition);
-  for (const c of query.where ?? []) and.push(indexFilter(c));
-  if (query.anyOf?.length) and.push({ $or: query.anyOf.map((group) => ({ $and: group.map(condition) })) });
-  return and.length === 0 ? {} : and.length === 1 ? and[0]! : { $and: and };
+  return out;
 }

@@ -11,12 +11,16 @@ export interface WriteRequest {
   resource: StoredResource;
   /** when the event happened at the source; an older event never overwrites a newer one */
   sourceTime?: string;
+  /** who writes (the pipeline: the source message id), kept with the version for provenance and crash repair */
+  writer?: string;
 }
 
 export interface WriteResult {
   outcome: WriteOutcome;
   versionId: string;
   lastUpdated: string;
+  /** unchanged or stale: who wrote the stored version (see WriteRequest.writer) */
+  writtenBy?: string;
 }
 
 export type CriterionOp = 'eq' | 'ne' | 'in' | 'exists' | 'gt' | 'ge' | 'lt' | 'le' | 'prefix' | 'contains';
@@ -94,6 +98,13 @@ export interface HistoryQuery {
 
 export interface ResourceStore {
   write(request: WriteRequest): Promise<WriteResult>;
+  /** a batch, as if written one by one in order, in a few bulk round trips */
+  writeMany(requests: readonly WriteRequest[]): Promise<WriteResult[]>;
+  /**
+   * Completes what an interrupted write of these resources' current versions may have left out
+   * (history copy, postings); returns how many parts it wrote.
+   */
+  repair(refs: Array<{ type: string; id: string }>): Promise<number>;
   read(type: string, id: string): Promise<StoredResource | undefined>;
   readVersion(type: string, id: string, versionId: string): Promise<StoredResource | undefined>;
   /** versions newest first: by lastUpdated, then id, then versionId, so pages do not overlap */

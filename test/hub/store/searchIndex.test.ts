@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Encounter, Observation, Patient } from 'fhir/r4.js';
 import { referenceKey, searchIndexFor, valuesAtPath } from '../../../hub/store/searchIndex.ts';
-import { sortKeysFor } from '../../../hub/store/mongoSearchFilter.ts';
+import { sortKeysFor } from '../../../hub/store/searchIndexMatch.ts';
 
 describe('searchIndexFor', () => {
   const patient: Patient & { id: string } = {
