@@ -1,5 +1,6 @@
 import { KafkaProducer } from '../../hub/bus/kafkaBus.ts';
 import { KafkaTopicReader } from '../../hub/bus/kafkaTopicReader.ts';
+import { kafkaSecurityProperties } from '../../hub/bus/kafkaSecurity.ts';
 import type { BusProducer, TopicReader } from '../../hub/bus/messageBus.ts';
 import type { HubConfig } from '../../hub/config/hubConfig.ts';
 import { loadConfig } from '../../hub/config/loadConfig.ts';
@@ -119,13 +120,14 @@ export const deadLetterCommand: Command = {
   usage: USAGE,
   async run(argv) {
     const config = loadConfig();
-    const reader = new KafkaTopicReader(config.kafka.brokers);
+    const security = kafkaSecurityProperties(config.kafka.security);
+    const reader = new KafkaTopicReader(config.kafka.brokers, security);
     try {
       return await runDeadLetter(argv, {
         config, reader,
         producer: () => new KafkaProducer({
           brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-replay`,
-          deliveryTimeoutMs: config.kafka.deliveryTimeoutMs, maxQueuedMessages: config.kafka.maxQueuedMessages,
+          deliveryTimeoutMs: config.kafka.deliveryTimeoutMs, maxQueuedMessages: config.kafka.maxQueuedMessages, security,
         }, silentLogger()),
         out: (text) => process.stdout.write(`${text}\n`),
       });

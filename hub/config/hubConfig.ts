@@ -1,4 +1,6 @@
 import type { AuthConfig } from '../auth/authConfig.ts';
+import type { KafkaSecurityConfig } from '../bus/kafkaSecurity.ts';
+import type { ListenerTls } from '../core/listenerTls.ts';
 
 /** The validated configuration; its shape is schemas/config.schema.json. */
 export type SourceSystem = 'HIS' | 'LIS' | 'PACS' | 'other';
@@ -23,9 +25,15 @@ export interface HubConfig {
     deliveryTimeoutMs: number;
     maxQueuedMessages: number;
     topics: { hl7v2Inbound: string; fhirInbound: string; deadLetter: string };
+    /** TLS/SASL to the brokers; none = PLAINTEXT */
+    security?: KafkaSecurityConfig;
   };
   mongo: { url: string; database: string };
-  api: { host: string; port: number; baseUrl?: string; /** api/apiLimits.ts names the keys; the schema checks them */ limits?: Record<string, number> };
+  api: {
+    host: string; port: number; baseUrl?: string; /** api/apiLimits.ts names the keys; the schema checks them */ limits?: Record<string, number>;
+    /** HTTPS (and optionally client certificates) for the FHIR API */
+    tls?: ListenerTls;
+  };
   auth?: AuthConfig;
   pipeline: {
     groupId: string;

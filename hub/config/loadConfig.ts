@@ -128,5 +128,5 @@ export function loadConfig(options: LoadConfigOptions = {}): HubConfig {
 export function apiBaseUrl(config: HubConfig): string {
   if (config.api.baseUrl) return config.api.baseUrl.replace(/\/$/, '');
   const host = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host;
-  return `http://${host}:${config.api.port}/fhir`;
+  return `${config.api.tls ? 'https' : 'http'}://${host}:${config.api.port}/fhir`;
 }
