@@ -1,11 +1,13 @@
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { apiSecurity, type ApiSecurity } from '../api/apiSecurity.ts';
+import { listenApi } from '../api/apiServer.ts';
 import { createFhirApp } from '../api/fhirApp.ts';
 import { PATIENT_INDEX_OPERATIONS, patientIndexRoutes } from '../api/patientIndexRoutes.ts';
 import type { Connector, SupportCheck } from '../connectors/connector.ts';
 import { createConnector, validateConnectors } from '../connectors/connectorRegistry.ts';
 import { KafkaProducer, KafkaRecordConsumer, KafkaTopicAdmin } from '../hub/bus/kafkaBus.ts';
+import { kafkaSecurityProperties } from '../hub/bus/kafkaSecurity.ts';
 import { apiBaseUrl } from '../hub/config/loadConfig.ts';
 import type { HubConfig } from '../hub/config/hubConfig.ts';
 import { CONTENT_TYPES } from '../hub/core/inboundEnvelope.ts';
@@ -61,11 +63,13 @@ export class HubRuntime {
     const registry = loadMappings(mappingsDir, config.mappings.site);
     log.info({ mappings: registry.messages.length, dir: mappingsDir }, 'mappings loaded');
 
-    await new KafkaTopicAdmin(config.kafka.brokers, log).ensureTopics(
+    // TLS/SASL settings are checked (files readable, secrets set) before any client connects
+    const kafkaSecurity = kafkaSecurityProperties(config.kafka.security);
+    await new KafkaTopicAdmin(config.kafka.brokers, log, kafkaSecurity).ensureTopics(
       Object.values(config.kafka.topics).map((name) => ({ name, partitions: config.kafka.partitions })),
     );
     this.producer = new KafkaProducer({
-      brokers: config.kafka.brokers, clientId: config.kafka.clientId,
+      brokers: config.kafka.brokers, security: kafkaSecurity, clientId: config.kafka.clientId,
       deliveryTimeoutMs: config.kafka.deliveryTimeoutMs, maxQueuedMessages: config.kafka.maxQueuedMessages,
     }, log);
     await this.producer.connect();
@@ -100,7 +104,7 @@ export class HubRuntime {
         ...(this.patientIndex ? { onProcessed: patientIndexHook(this.patientIndex) } : {}),
       });
       this.consumer = new KafkaRecordConsumer({
-        brokers: config.kafka.brokers, groupId: config.pipeline.groupId, clientId: `${config.kafka.clientId}-pipeline`,
+        brokers: config.kafka.brokers, security: kafkaSecurity, groupId: config.pipeline.groupId, clientId: `${config.kafka.clientId}-pipeline`,
         topics: [config.kafka.topics.hl7v2Inbound, config.kafka.topics.fhirInbound], batchSize: config.pipeline.batchSize,
         retry: { maxAttempts: config.pipeline.maxAttempts, initialDelayMs: config.pipeline.backoff.initialMs, maxDelayMs: config.pipeline.backoff.maxMs },
       }, log);
@@ -117,11 +121,7 @@ export class HubRuntime {
           extraRouters: [patientIndexRoutes(this.patientIndex, apiBaseUrl(config))],
         } : {}),
       });
-      await new Promise<void>((resolve, reject) => {
-        const server = app.listen(config.api.port, config.api.host, () => resolve());
-        server.once('error', reject);
-        this.httpServer = server;
-      });
+      this.httpServer = await listenApi(app, config.api, this.apiSecurity.trail);
       log.info({ url: this.apiUrl() }, 'FHIR API listening');
     }
 
@@ -138,7 +138,7 @@ export class HubRuntime {
     const address = this.httpServer?.address();
     if (address && typeof address === 'object') {
       const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
-      return `http://${host}:${address.port}/fhir`;
+      return `${this.config.api.tls ? 'https' : 'http'}://${host}:${address.port}/fhir`;
     }
     return apiBaseUrl(this.config);
   }
