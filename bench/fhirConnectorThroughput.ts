@@ -18,6 +18,7 @@ import type { Connector } from '../connectors/connector.ts';
 import { createConnector } from '../connectors/connectorRegistry.ts';
 import type { FhirHttpConnector } from '../connectors/fhir-http/fhirHttpConnector.ts';
 import type { FhirPollConnector } from '../connectors/fhir-poll/fhirPollConnector.ts';
+import { mintDevToken } from '../hub/auth/devToken.ts';
 import { KafkaProducer, KafkaTopicAdmin } from '../hub/bus/kafkaBus.ts';
 import type { ConnectorConfig } from '../hub/config/hubConfig.ts';
 import { loadConfig } from '../hub/config/loadConfig.ts';
@@ -57,10 +58,13 @@ async function inLanes(lanes: number, count: number, job: (i: number) => Promise
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
+/** A bearer token with system/*.write, as a real sender presents (the default auth of fhir-http); set in main. */
+let authorization = '';
+
 async function pushRate(url: string, lanes: number, count: number, body: (i: number) => string): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: lanes });
   const seconds = await inLanes(lanes, count, (i) => new Promise<void>((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/fhir+json' } }, (res) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/fhir+json', authorization } }, (res) => {
       res.resume();
       res.on('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
     });
@@ -74,6 +78,7 @@ async function pushRate(url: string, lanes: number, count: number, body: (i: num
 async function main(): Promise<void> {
   await new KafkaTopicAdmin(brokers, log).ensureTopics([`${run}.fhir`, `${run}.dlq`].map((name) => ({ name, partitions: 3 })));
   await producer.connect();
+  authorization = `Bearer ${await mintDevToken(hub.auth!, { scope: 'system/*.write' })}`;
 
   const push = connector<FhirHttpConnector>({ id: 'bench-push', kind: 'fhir-http', sourceSystem: 'HIS', host: '127.0.0.1', port: 0 });
   await push.start();

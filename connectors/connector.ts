@@ -1,3 +1,4 @@
+import type { AuthConfig } from '../hub/auth/authConfig.ts';
 import type { BusProducer } from '../hub/bus/messageBus.ts';
 import type { ConnectorConfig, HubConfig } from '../hub/config/hubConfig.ts';
 import type { Logger } from '../hub/core/logger.ts';
@@ -53,4 +54,10 @@ export interface ConnectorKind<Options> {
   /** definition name under `definitions` in schemas/config.schema.json */
   optionsSchema: string;
   create(ctx: ConnectorContext, options: Options): Connector;
+  /**
+   * Refuses (throws a CONFIG_* HubError naming the key to set) a configuration that would
+   * expose the feed: who may send, from where. Runs before any connector starts and again
+   * when one is created. `auth` is the hub's `auth:` section, whose keys check intake tokens.
+   */
+  checkSecurity?(config: ConnectorConfig, options: Options, auth: AuthConfig | undefined): void;
 }

@@ -1,3 +1,4 @@
+import type { AuthConfig } from '../hub/auth/authConfig.ts';
 import type { ConnectorConfig } from '../hub/config/hubConfig.ts';
 import { HubError } from '../hub/core/hubError.ts';
 import { describeErrors, schemaValidator, sharedAjv } from '../hub/core/schemaValidator.ts';
@@ -44,11 +45,14 @@ export function connectorOptions<O>(config: ConnectorConfig): O {
   return options as O;
 }
 
-/** Checks every enabled connector before any starts, so a bad entry does not leave half a hub running. */
-export function validateConnectors(configs: ConnectorConfig[]): void {
+/**
+ * Checks every enabled connector before any starts, so a bad entry does not leave half a hub
+ * running: options, security (against the hub's `auth:` section), ports.
+ */
+export function validateConnectors(configs: ConnectorConfig[], auth?: AuthConfig): void {
   const listeners = new Map<string, string>();
   for (const c of configs.filter((x) => x.enabled !== false)) {
-    connectorOptions(c);
+    kindOf(c).checkSecurity?.(c, connectorOptions<never>(c), auth);
     if (c.port !== undefined && c.port !== 0) {
       const at = `${c.host ?? '127.0.0.1'}:${c.port}`;
       const other = listeners.get(at);
@@ -59,5 +63,8 @@ export function validateConnectors(configs: ConnectorConfig[]): void {
 }
 
 export function createConnector(ctx: ConnectorContext): Connector {
-  return kindOf(ctx.config).create(ctx, connectorOptions<never>(ctx.config));
+  const kind = kindOf(ctx.config);
+  const options = connectorOptions<never>(ctx.config);
+  kind.checkSecurity?.(ctx.config, options, ctx.hub.auth);
+  return kind.create(ctx, options);
 }

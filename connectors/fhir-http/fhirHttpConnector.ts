@@ -11,6 +11,8 @@ import { fhirRouteOf } from './fhirRoute.ts';
 import { pushCapabilityStatement } from './pushCapabilityStatement.ts';
 import { closeHttpServer, createHttpServer, listenOn, type ListenerTls } from '../listenerServer.ts';
 import { listenerHealth } from '../listenerHealth.ts';
+import { checkIntakeAuthConfig, IntakeAuthenticator, writeAuthRefusal, type IntakeAuthOptions, type IntakeAuthRefusal } from '../intakeAuth.ts';
+import { RateLimitedLog } from '../rateLimitedLog.ts';
 
 /** `definitions.fhirHttpOptions` in schemas/config.schema.json; defaults come from there. */
 export interface FhirHttpOptions {
@@ -18,6 +20,8 @@ export interface FhirHttpOptions {
   maxBodyBytes: number;
   stopGraceMs: number;
   tls?: ListenerTls;
+  /** who may send (connectors/intakeAuth.ts); bearer JWT by default */
+  auth: IntakeAuthOptions;
 }
 
 /** `application/json+fhir` is the DSTU2 name some older senders still use. */
@@ -31,19 +35,26 @@ const FHIR_JSON = 'application/fhir+json; charset=utf-8';
  * confirmed it: the hub has taken responsibility for the input but has not processed it yet,
  * so it does not pretend to per-entry results (a transaction-response) or a Location it does
  * not know. Refusals are OperationOutcomes naming the path; Kafka not confirming is a 503.
+ * Every request but `GET {path}/metadata` is authenticated first, from headers and the TLS
+ * session, before its body is read; a bearer token must grant `system/` write on each resource
+ * type sent (the URL's type before the body is read, a Bundle's entry types once it is parsed).
+ * `GET {path}` (status and counters) needs the same credentials.
  */
 export class FhirHttpConnector implements Connector {
   readonly kind = 'fhir-http';
   readonly id: string;
   private server: http.Server | undefined;
   private readonly intake: FhirIntake;
-  private readonly counters = { requests: 0, notFound: 0 };
+  private readonly counters = { requests: 0, notFound: 0, unauthorized: 0, forbidden: 0 };
   private boundPort: number | undefined;
   private startedAt = new Date().toISOString();
+  private authenticator: IntakeAuthenticator | undefined;
+  private readonly refusals: RateLimitedLog;
 
   constructor(private readonly ctx: ConnectorContext, private readonly options: FhirHttpOptions) {
     this.id = ctx.config.id;
     this.intake = fhirIntakeFor(ctx);
+    this.refusals = new RateLimitedLog(ctx.log);
   }
 
   get port(): number | undefined {
@@ -51,6 +62,7 @@ export class FhirHttpConnector implements Connector {
   }
 
   async start(): Promise<void> {
+    this.authenticator = await IntakeAuthenticator.create(this.options.auth, this.ctx.hub.auth);
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((err: unknown) => {
         this.ctx.log.error({ connector: this.id, err: (err as Error).message }, 'FHIR HTTP request failed');
@@ -64,12 +76,21 @@ export class FhirHttpConnector implements Connector {
     const port = this.ctx.config.port ?? 2590;
     this.startedAt = new Date().toISOString();
     this.boundPort = await listenOn(this.server, this.id, host, port);
-    this.ctx.log.info({ connector: this.id, url: `${t ? 'https' : 'http'}://${host}:${this.boundPort}${this.options.path}` }, 'FHIR HTTP listener started');
+    this.ctx.log.info({ connector: this.id, url: `${t ? 'https' : 'http'}://${host}:${this.boundPort}${this.options.path}`, auth: this.options.auth.mode }, 'FHIR HTTP listener started');
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.counters.requests += 1;
     const route = fhirRouteOf(req.method ?? '', new URL(req.url ?? '/', 'http://hub').pathname, this.options.path);
+    // what the endpoint can do is public, as the API's /metadata is; clients read it before writing
+    if (route.kind === 'metadata') {
+      res.statusCode = 200;
+      res.setHeader('content-type', FHIR_JSON);
+      res.end(JSON.stringify(pushCapabilityStatement(`http://${req.headers.host ?? 'localhost'}${this.options.path}`, this.startedAt)));
+      return;
+    }
+    const auth = await this.authenticator!.authenticate(req);
+    if (!auth.ok) return this.refuse(req, res, auth.refusal);
     if (route.kind === 'not-found') {
       this.counters.notFound += 1;
       return this.refuseTransport(res, 404, 'not-found', 'HTTP_NOT_FOUND', `nothing at ${route.pathname}; FHIR is accepted at POST ${this.options.path} and PUT ${this.options.path}/{type}/{id}`);
@@ -79,17 +100,17 @@ export class FhirHttpConnector implements Connector {
       res.end(JSON.stringify({ connector: this.id, ...this.health(), metrics: this.metrics() }));
       return;
     }
-    if (route.kind === 'metadata') {
-      res.statusCode = 200;
-      res.setHeader('content-type', FHIR_JSON);
-      res.end(JSON.stringify(pushCapabilityStatement(`http://${req.headers.host ?? 'localhost'}${this.options.path}`, this.startedAt)));
-      return;
-    }
     if (route.kind === 'method-not-allowed') {
       res.setHeader('allow', route.allow);
       return this.refuseTransport(res, 405, 'not-supported', 'HTTP_METHOD_NOT_ALLOWED', `${req.method ?? ''} is not supported here; allowed: ${route.allow}`);
     }
-    const meta = { remoteAddress: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`, ...(route.expect ? { expect: route.expect } : {}) };
+    if (route.expect && !auth.caller.mayWrite(route.expect.resourceType)) {
+      return this.refuse(req, res, { status: 403, code: 'HTTP_FORBIDDEN', message: `the token's scopes do not allow writing ${route.expect.resourceType}; it needs system/${route.expect.resourceType}.write or system/*.write` });
+    }
+    const meta = {
+      remoteAddress: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`, ...(route.expect ? { expect: route.expect } : {}),
+      mayWrite: auth.caller.mayWrite,
+    };
     const contentProblem = contentTypeProblem(req.headers['content-type']);
     const body = await readBody(req, this.options.maxBodyBytes);
     if (body === 'too-large') {
@@ -108,12 +129,24 @@ export class FhirHttpConnector implements Connector {
     return this.answer(res, await this.intake.accept(decoded.body, meta));
   }
 
+  private refuse(req: IncomingMessage, res: ServerResponse, refusal: IntakeAuthRefusal): void {
+    if (refusal.status === 401) this.counters.unauthorized += 1;
+    else this.counters.forbidden += 1;
+    this.refusals.warn(refusal.code, { connector: this.id, remote: req.socket.remoteAddress, detail: refusal.message }, 'FHIR push request refused: not authenticated or not allowed');
+    writeAuthRefusal(res, refusal);
+  }
+
   private answer(res: ServerResponse, result: FhirIntakeResult): void {
     if (result.outcome === 'accepted') {
       const { input } = result;
       const what = input.bundleType ? `Bundle (${input.bundleType}) of ${input.resourceCount} entries` : input.resourceType;
       res.setHeader('x-hub-control-id', result.controlId);
       this.send(res, 202, operationOutcome({ severity: 'information', code: 'informational', diagnostics: `${what} accepted for processing (control id ${result.controlId})` }));
+      return;
+    }
+    if (result.outcome === 'forbidden') {
+      this.counters.forbidden += 1;
+      this.send(res, 403, operationOutcome({ code: 'forbidden', diagnostics: result.error.message, hubCode: result.error.code, ...(result.error.detail.path ? { expression: [result.error.detail.path] } : {}) }));
       return;
     }
     if (result.outcome === 'store-failed') {
@@ -179,4 +212,5 @@ export const fhirHttpKind: ConnectorKind<FhirHttpOptions> = {
   kind: 'fhir-http',
   optionsSchema: 'fhirHttpOptions',
   create: (ctx, options) => new FhirHttpConnector(ctx, options),
+  checkSecurity: (config, options, auth) => checkIntakeAuthConfig(config, options.auth, options.tls, auth),
 };

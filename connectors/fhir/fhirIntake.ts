@@ -7,6 +7,7 @@ import type { ConnectorContext } from '../connector.ts';
 import { fhirControlIdOf } from './fhirControlId.ts';
 import { checkFhirInput, type CheckedFhirInput, type ExpectedTarget } from './fhirInputCheck.ts';
 import { fhirPatientKeyOf } from './fhirPatientKey.ts';
+import { fhirWrittenTypes } from './fhirWrittenTypes.ts';
 
 export interface FhirIntakeSettings {
   connectorId: string;
@@ -21,6 +22,8 @@ export interface FhirIntakeMeta {
   controlId?: string;
   /** the `<Type>/<id>` of a PUT URL */
   expect?: ExpectedTarget;
+  /** what the authenticated sender may write; every type the input carries must pass */
+  mayWrite?: (resourceType: string) => boolean;
 }
 
 export type RefusalStatus = 400 | 413 | 415 | 422;
@@ -29,6 +32,8 @@ export type FhirIntakeResult =
   | { outcome: 'accepted'; input: CheckedFhirInput; controlId: string; patientKey?: string; position: RecordPosition }
   /** refused for what it is; `deadLettered` false when even the dead-letter write failed */
   | { outcome: 'rejected'; status: RefusalStatus; error: HubError; deadLettered: boolean }
+  /** the sender may not write a type the input carries: answered, neither stored nor dead-lettered (a replay would bypass the check) */
+  | { outcome: 'forbidden'; error: HubError }
   /** Kafka did not confirm: nothing is kept, the sender must send it again */
   | { outcome: 'store-failed'; error: HubError };
 
@@ -71,6 +76,11 @@ export class FhirIntake {
       return this.refuseCounted(this.envelope(raw, receivedAt, meta), checked.problem.status, checked.problem.error);
     }
     const { input } = checked;
+    const denied = meta.mayWrite && fhirWrittenTypes(input).find((t) => !meta.mayWrite!(t.type));
+    if (denied) {
+      this.log.warn({ connectorId: this.settings.connectorId, type: denied.type, path: denied.path }, 'FHIR input refused: the sender may not write this type');
+      return { outcome: 'forbidden', error: new HubError('HTTP_FORBIDDEN', `the token's scopes do not allow writing ${denied.type} (${denied.path}); it needs system/${denied.type}.write or system/*.write`, { path: denied.path }) };
+    }
     const controlId = meta.controlId ?? fhirControlIdOf(input.resource);
     const patientKey = fhirPatientKeyOf(input.resource);
     const envelope = this.envelope(raw, receivedAt, meta, input.resourceType, controlId, patientKey);

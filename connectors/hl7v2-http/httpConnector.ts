@@ -1,6 +1,5 @@
 import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import { HubError } from '../../hub/core/hubError.ts';
 import { operationOutcome, type IssueType } from '../../hub/core/operationOutcome.ts';
 import { buildBatchAck } from '../../hub/hl7v2/hl7BatchAck.ts';
@@ -12,13 +11,17 @@ import { intakeFor } from '../hl7v2/intakeFor.ts';
 import { readBody } from './httpBody.ts';
 import { closeHttpServer, createHttpServer, listenOn, type ListenerTls } from '../listenerServer.ts';
 import { listenerHealth } from '../listenerHealth.ts';
+import { checkIntakeAuthConfig, IntakeAuthenticator, writeAuthRefusal, type IntakeAuthOptions, type IntakeAuthRefusal } from '../intakeAuth.ts';
+import { RateLimitedLog } from '../rateLimitedLog.ts';
 
 /** `definitions.hl7v2HttpOptions` in schemas/config.schema.json; defaults come from there. */
 export interface HttpOptions {
   path: string;
   maxBodyBytes: number;
   storeFailureAck: 'AE' | 'AR';
-  /** name of an environment variable holding a bearer token senders must present */
+  /** who may send (connectors/intakeAuth.ts); bearer JWT by default */
+  auth: IntakeAuthOptions;
+  /** replaced by `auth: { mode: shared-token, tokenEnv }`; refused with that advice */
   bearerTokenEnv?: string;
   /** messages of one batch handed to Kafka before the first is confirmed */
   window: number;
@@ -35,25 +38,25 @@ const ACCEPTED_TYPES = ['x-application/hl7-v2+er7', 'application/hl7-v2', 'appli
  * FHS/BHS batch; the body of the response is the ACK (a batch of ACKs for several messages).
  * 200 whenever the hub answered in HL7 (the ACK code says AA/AR...), 503 with the AE ACK and
  * Retry-After when Kafka did not take the message; transport problems (size, content type,
- * auth) get a FHIR OperationOutcome.
+ * auth) get a FHIR OperationOutcome. Authentication comes first, from the headers and the TLS
+ * session: there is no message yet to acknowledge, so a refusal is an OperationOutcome too, and
+ * nothing of an unauthenticated body is read. `GET {path}` (status and counters) needs the same
+ * credentials as a POST.
  */
 export class HttpConnector implements Connector {
   readonly kind = 'hl7v2-http';
   readonly id: string;
   private server: http.Server | undefined;
   private readonly intake: Hl7v2Intake;
-  private readonly counters = { requests: 0, badRequests: 0, unauthorized: 0, batches: 0 };
+  private readonly counters = { requests: 0, badRequests: 0, unauthorized: 0, forbidden: 0, batches: 0 };
   private boundPort: number | undefined;
-  private readonly token: Buffer | undefined;
+  private authenticator: IntakeAuthenticator | undefined;
+  private readonly refusals: RateLimitedLog;
 
   constructor(private readonly ctx: ConnectorContext, private readonly options: HttpOptions) {
     this.id = ctx.config.id;
     this.intake = intakeFor(ctx, options);
-    if (options.bearerTokenEnv) {
-      const value = process.env[options.bearerTokenEnv];
-      if (!value) throw new HubError('CONFIG_CONNECTOR_SECRET_MISSING', `connector "${this.id}": environment variable ${options.bearerTokenEnv} (options.bearerTokenEnv) is not set`, { path: `connectors.${this.id}.options.bearerTokenEnv` });
-      this.token = Buffer.from(value);
-    }
+    this.refusals = new RateLimitedLog(ctx.log);
   }
 
   get port(): number | undefined {
@@ -61,6 +64,7 @@ export class HttpConnector implements Connector {
   }
 
   async start(): Promise<void> {
+    this.authenticator = await IntakeAuthenticator.create(this.options.auth, this.ctx.hub.auth);
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((err: unknown) => {
         this.ctx.log.error({ connector: this.id, err: (err as Error).message }, 'HL7 HTTP request failed');
@@ -73,18 +77,15 @@ export class HttpConnector implements Connector {
     const host = this.ctx.config.host ?? '127.0.0.1';
     const port = this.ctx.config.port ?? 2580;
     this.boundPort = await listenOn(this.server, this.id, host, port);
-    this.ctx.log.info({ connector: this.id, url: `${t ? 'https' : 'http'}://${host}:${this.boundPort}${this.options.path}` }, 'HL7 HTTP listener started');
+    this.ctx.log.info({ connector: this.id, url: `${t ? 'https' : 'http'}://${host}:${this.boundPort}${this.options.path}`, auth: this.options.auth.mode }, 'HL7 HTTP listener started');
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.counters.requests += 1;
+    const auth = await this.authenticator!.authenticate(req);
+    if (!auth.ok) return this.refuse(req, res, auth.refusal);
     const url = new URL(req.url ?? '/', 'http://hub');
     if (url.pathname !== this.options.path) return this.outcome(res, 404, 'not-found', 'HTTP_NOT_FOUND', `nothing at ${url.pathname}; HL7v2 is accepted at POST ${this.options.path}`);
-    if (!this.authorized(req)) {
-      this.counters.unauthorized += 1;
-      res.setHeader('www-authenticate', 'Bearer');
-      return this.outcome(res, 401, 'login', 'HTTP_UNAUTHORIZED', 'a valid bearer token is required');
-    }
     if (req.method === 'GET') {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ connector: this.id, ...this.health(), metrics: this.metrics() }));
@@ -93,6 +94,10 @@ export class HttpConnector implements Connector {
     if (req.method !== 'POST') {
       res.setHeader('allow', 'GET, POST');
       return this.outcome(res, 405, 'not-supported', 'HTTP_METHOD_NOT_ALLOWED', `${req.method ?? ''} is not supported; POST the HL7v2 message`);
+    }
+    // an HL7v2 message becomes resources of whatever types its mapping writes
+    if (!auth.caller.mayWrite('*')) {
+      return this.refuse(req, res, { status: 403, code: 'HTTP_FORBIDDEN', message: 'HL7v2 messages become resources of many types: the token needs system/*.write' });
     }
     const [mediaType = '', ...params] = (req.headers['content-type'] ?? 'text/plain').split(';').map((s) => s.trim());
     if (!ACCEPTED_TYPES.includes(mediaType.toLowerCase())) {
@@ -142,12 +147,11 @@ export class HttpConnector implements Connector {
     return results;
   }
 
-  private authorized(req: IncomingMessage): boolean {
-    if (!this.token) return true;
-    const presented = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!presented) return false;
-    const given = Buffer.from(presented);
-    return given.length === this.token.length && timingSafeEqual(given, this.token);
+  private refuse(req: IncomingMessage, res: ServerResponse, refusal: IntakeAuthRefusal): void {
+    if (refusal.status === 401) this.counters.unauthorized += 1;
+    else this.counters.forbidden += 1;
+    this.refusals.warn(refusal.code, { connector: this.id, remote: req.socket.remoteAddress, detail: refusal.message }, 'HL7 HTTP request refused: not authenticated or not allowed');
+    writeAuthRefusal(res, refusal);
   }
 
   private outcome(res: ServerResponse, status: number, type: IssueType, code: string, message: string): void {
@@ -189,4 +193,12 @@ export const hl7v2HttpKind: ConnectorKind<HttpOptions> = {
   kind: 'hl7v2-http',
   optionsSchema: 'hl7v2HttpOptions',
   create: (ctx, options) => new HttpConnector(ctx, options),
+  checkSecurity: (config, options, auth) => {
+    if (options.bearerTokenEnv) {
+      throw new HubError('CONFIG_CONNECTOR_OPTION_REPLACED',
+        `connector "${config.id}" (hl7v2-http): options.bearerTokenEnv was replaced by options.auth; keep the static token with auth: { mode: shared-token, tokenEnv: ${options.bearerTokenEnv} } (legacy), or remove it to require bearer JWTs with system/*.write (the default)`,
+        { path: `connectors.${config.id}.options.bearerTokenEnv` });
+    }
+    checkIntakeAuthConfig(config, options.auth, options.tls, auth);
+  },
 };

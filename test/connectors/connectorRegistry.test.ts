@@ -49,8 +49,8 @@ describe('connector registry', () => {
   });
 
   it('accepts the shipped default feeds for HIS, LIS, PACS, a drop folder and HTTP', () => {
-    const { connectors } = loadConfig({ env: {} });
-    expect(() => validateConnectors(connectors)).to.not.throw();
+    const { connectors, auth } = loadConfig({ env: {} });
+    expect(() => validateConnectors(connectors, auth)).to.not.throw();
     expect(connectors.map((c) => `${c.id}:${c.kind}:${c.sourceSystem}:${c.port ?? '-'}`)).to.include.members([
       'his-adt:hl7v2-mllp:HIS:2575', 'lis-results:hl7v2-mllp:LIS:2576', 'pacs-orders:hl7v2-mllp:PACS:2577',
       'file-drop:hl7v2-file:other:-', 'http-hl7:hl7v2-http:other:2580',

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { gzipSync } from 'node:zlib';
 import type { OperationOutcome } from 'fhir/r4.js';
 import type { FhirHttpConnector } from '../../../connectors/fhir-http/fhirHttpConnector.ts';
+import { mintDevToken } from '../../../hub/auth/devToken.ts';
 import { ENVELOPE_HEADERS } from '../../../hub/core/inboundEnvelope.ts';
 import { DLQ_HEADERS } from '../../../hub/pipeline/deadLetter.ts';
 import { FhirConnectorHarness } from '../fhir/fhirConnectorHarness.ts';
@@ -22,16 +23,18 @@ describe('FHIR HTTP push connector against real Kafka', function () {
     options: { path: '/fhir', maxBodyBytes: 8 * 1024 },
   });
   let base = '';
+  let auth: Record<string, string> = {};
 
   before(async () => {
     base = `http://127.0.0.1:${(await harness.start()).port}/fhir`;
+    auth = { authorization: `Bearer ${await mintDevToken(harness.hub.auth!, { scope: 'system/*.write' })}` };
   });
   after(async () => {
     await harness.stop();
   });
 
   const send = (body: string | Buffer, { method = 'POST', url = base, contentType = FHIR }: { method?: string; url?: string; contentType?: string | null } = {}) =>
-    fetch(url, { method, headers: contentType === null ? {} : { 'content-type': contentType }, body });
+    fetch(url, { method, headers: contentType === null ? auth : { ...auth, 'content-type': contentType }, body });
 
   let inbound = 0;
   let dead = 0;
@@ -126,16 +129,16 @@ describe('FHIR HTTP push connector against real Kafka', function () {
 
   it('takes a gzip body, publishing the JSON; refuses an unknown encoding and a bomb', async () => {
     const body = JSON.stringify(patient('p-gz', 'MRNGZ'));
-    const ok = await fetch(base, { method: 'POST', headers: { 'content-type': FHIR, 'content-encoding': 'gzip' }, body: gzipSync(body) });
+    const ok = await fetch(base, { method: 'POST', headers: { ...auth, 'content-type': FHIR, 'content-encoding': 'gzip' }, body: gzipSync(body) });
     expect(ok.status).to.equal(202);
     expect((await nextInbound()).value.toString()).to.equal(body);
 
-    const br = await fetch(base, { method: 'POST', headers: { 'content-type': FHIR, 'content-encoding': 'br' }, body });
+    const br = await fetch(base, { method: 'POST', headers: { ...auth, 'content-type': FHIR, 'content-encoding': 'br' }, body });
     expect(br.status).to.equal(415);
     expect(hubCodeOf(await br.json() as Outcome)).to.equal('HTTP_CONTENT_ENCODING_UNSUPPORTED');
     expect((await nextDead()).headers[DLQ_HEADERS.code]).to.equal('HTTP_CONTENT_ENCODING_UNSUPPORTED');
 
-    const bomb = await fetch(base, { method: 'POST', headers: { 'content-type': FHIR, 'content-encoding': 'gzip' }, body: gzipSync(Buffer.alloc(1_000_000, 0x20)) });
+    const bomb = await fetch(base, { method: 'POST', headers: { ...auth, 'content-type': FHIR, 'content-encoding': 'gzip' }, body: gzipSync(Buffer.alloc(1_000_000, 0x20)) });
     expect(bomb.status).to.equal(413);
     expect((await nextDead()).headers[DLQ_HEADERS.code]).to.equal('HTTP_BODY_TOO_LARGE');
   });
@@ -163,7 +166,7 @@ describe('FHIR HTTP push connector against real Kafka', function () {
   });
 
   it('reports health and counters on GET', async () => {
-    const body = await (await fetch(base)).json() as { status: string; metrics: Record<string, number> };
+    const body = await (await fetch(base, { headers: auth })).json() as { status: string; metrics: Record<string, number> };
     expect(body.status).to.equal('up');
     expect(body.metrics).to.include({ accepted: 5, rejected: 11, deadLettered: 11, resources: 7 });
   });

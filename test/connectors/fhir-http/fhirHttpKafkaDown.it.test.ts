@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import type { OperationOutcome } from 'fhir/r4.js';
 import { createConnector } from '../../../connectors/connectorRegistry.ts';
 import type { FhirHttpConnector } from '../../../connectors/fhir-http/fhirHttpConnector.ts';
+import { mintDevToken } from '../../../hub/auth/devToken.ts';
 import { KafkaProducer } from '../../../hub/bus/kafkaBus.ts';
 import { silentLogger } from '../../../hub/core/logger.ts';
 import { isolatedConfig } from '../../support/testServices.ts';
@@ -22,6 +23,7 @@ describe('FHIR HTTP push connector when Kafka cannot be reached', function () {
   let connector: FhirHttpConnector;
   let producer: KafkaProducer;
   let url = '';
+  let authorization = '';
 
   before(async () => {
     const brokers = `127.0.0.1:${await closedPort()}`;
@@ -31,6 +33,7 @@ describe('FHIR HTTP push connector when Kafka cannot be reached', function () {
     connector = createConnector({ config, hub, producer, log: silentLogger() }) as FhirHttpConnector;
     await connector.start();
     url = `http://127.0.0.1:${connector.port!}/fhir`;
+    authorization = `Bearer ${await mintDevToken(hub.auth!, { scope: 'system/*.write' })}`;
   });
   after(async () => {
     await connector.stop();
@@ -38,7 +41,7 @@ describe('FHIR HTTP push connector when Kafka cannot be reached', function () {
   });
 
   it('answers 503 with an OperationOutcome and Retry-After, never a success, and turns degraded', async () => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(patient('p-1', 'MRN1')) });
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization }, body: JSON.stringify(patient('p-1', 'MRN1')) });
     expect(res.status).to.equal(503);
     expect(res.headers.get('retry-after')).to.equal('5');
     const outcome = await res.json() as OperationOutcome & { issue: Array<{ details?: { coding?: Array<{ code?: string }> } }> };
@@ -50,7 +53,7 @@ describe('FHIR HTTP push connector when Kafka cannot be reached', function () {
   });
 
   it('still refuses bad input with its 4xx, warning that it could not be kept', async () => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: '{"resourceType":"Nope"}' });
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization }, body: '{"resourceType":"Nope"}' });
     expect(res.status).to.equal(422);
     const outcome = await res.json() as OperationOutcome;
     expect(outcome.issue.map((i) => i.severity)).to.deep.equal(['error', 'warning']);

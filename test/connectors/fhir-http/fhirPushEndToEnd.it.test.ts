@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Patient } from 'fhir/r4.js';
 import type { FhirHttpConnector } from '../../../connectors/fhir-http/fhirHttpConnector.ts';
+import { mintDevToken } from '../../../hub/auth/devToken.ts';
 import { eventually } from '../../support/testServices.ts';
 import { MRN_SYSTEM, transactionBundle } from '../fhir/fhirSamples.ts';
 import { runningHub } from '../../support/runningHub.ts';
@@ -11,7 +12,8 @@ describe('FHIR pushed over HTTP to FerretDB, through Kafka and the hub runtime',
 
   it('stores every entry of a pushed transaction Bundle, logged under the Bundle id', async () => {
     const port = (runtime.connectors[0] as FhirHttpConnector).port!;
-    const res = await fetch(`http://127.0.0.1:${port}/fhir`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(transactionBundle('tx-e2e-1', 'MRN900001')) });
+    const token = await mintDevToken(config.auth!, { scope: 'system/*.write' });
+    const res = await fetch(`http://127.0.0.1:${port}/fhir`, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${token}` }, body: JSON.stringify(transactionBundle('tx-e2e-1', 'MRN900001')) });
     expect(res.status).to.equal(202);
     const log = await eventually(async () => (
       await db().collection('source_messages').findOne({ controlId: 'tx-e2e-1' }) ?? undefined

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import iconv from 'iconv-lite';
 import type { HttpConnector } from '../../../connectors/hl7v2-http/httpConnector.ts';
+import { mintDevToken } from '../../../hub/auth/devToken.ts';
 import { ENVELOPE_HEADERS } from '../../../hub/core/inboundEnvelope.ts';
 import { DLQ_HEADERS } from '../../../hub/pipeline/deadLetter.ts';
 import { ackCode, ackError } from '../../support/mllpClient.ts';
@@ -11,16 +12,16 @@ const HL7 = 'x-application/hl7-v2+er7';
 
 describe('HTTP connector against real Kafka', function () {
   this.timeout(120_000);
-  process.env.HUB_TEST_HL7_TOKEN = 's3cret-token';
   const harness = new ConnectorHarness<HttpConnector>({
     id: 'http-hl7', kind: 'hl7v2-http', sourceSystem: 'PACS', host: '127.0.0.1', port: 0,
-    options: { path: '/hl7v2', maxBodyBytes: 64 * 1024, bearerTokenEnv: 'HUB_TEST_HL7_TOKEN' },
+    options: { path: '/hl7v2', maxBodyBytes: 64 * 1024 },
   });
   let url = '';
-  const auth = { authorization: 'Bearer s3cret-token' };
+  let auth: Record<string, string> = {};
 
   before(async () => {
     url = `http://127.0.0.1:${(await harness.start()).port}/hl7v2`;
+    auth = { authorization: `Bearer ${await mintDevToken(harness.hub.auth!, { scope: 'system/*.write' })}` };
   });
   after(async () => {
     await harness.stop();
