@@ -83,7 +83,8 @@ async function mllpRate(senders: number, count: number): Promise<{ rate: number;
   const p = producer();
   await p.connect();
   const connector = createConnector({
-    config: { id: 'bench-mllp', kind: 'hl7v2-mllp', sourceSystem: 'HIS', host: '127.0.0.1', port: 0 },
+    // every simulated sender connects from 127.0.0.1: lift the per-address limit to their number
+    config: { id: 'bench-mllp', kind: 'hl7v2-mllp', sourceSystem: 'HIS', host: '127.0.0.1', port: 0, options: { maxConnectionsPerAddress: Math.max(senders, 1) } },
     hub, producer: p, log,
   }) as MllpConnector;
   await connector.start();

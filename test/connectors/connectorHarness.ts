@@ -20,9 +20,9 @@ export class ConnectorHarness<C extends Connector = Connector> {
   readonly producer: KafkaProducer;
   readonly reader: KafkaTopicReader;
   connector!: C;
-  private readonly log = testLogger();
 
-  constructor(private readonly connectorConfig: ConnectorConfig, private readonly isSupported?: SupportCheck, overrides: Record<string, unknown> = {}) {
+  /** `log`: pass a capturing logger to assert what the connector logs */
+  constructor(private readonly connectorConfig: ConnectorConfig, private readonly isSupported?: SupportCheck, overrides: Record<string, unknown> = {}, private readonly log: Logger = testLogger()) {
     this.hub = isolatedConfig({ connectors: [connectorConfig], ...overrides });
     this.producer = new KafkaProducer({
       brokers: this.hub.kafka.brokers, clientId: 'connector-test',

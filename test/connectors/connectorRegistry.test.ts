@@ -56,4 +56,37 @@ describe('connector registry', () => {
       'file-drop:hl7v2-file:other:-', 'http-hl7:hl7v2-http:other:2580',
     ]);
   });
+
+  describe('who may send, checked before any connector starts', () => {
+    const idp = { enabled: true, issuer: 'https://idp.example.org', audience: 'urn:hub:fhir-api', jwksUrl: 'https://idp.example.org/jwks' };
+
+    it('refuses an MLLP listener others can reach that names no senders, saying what to set', () => {
+      const err = failure(() => validateConnectors([{ ...mllp('his-adt'), host: '0.0.0.0' }], idp));
+      expect(err.code).to.equal('CONFIG_CONNECTOR_ALLOWED_SENDERS');
+      expect(err.message).to.equal('connector "his-adt" (hl7v2-mllp) listens on 0.0.0.0 but names no senders: set options.allowedSenders to the sending systems\' addresses or CIDR blocks (e.g. ["10.20.0.15", "10.20.1.0/24"]), or require client certificates (options.tls with caFile and requestClientCert: true)');
+      expect(err.detail.path).to.equal('connectors.his-adt.options.allowedSenders');
+      expect(() => validateConnectors([{ ...mllp('his-adt', { allowedSenders: ['10.20.0.15', '10.20.1.0/24'] }), host: '0.0.0.0' }], idp)).to.not.throw();
+      expect(() => validateConnectors([{ ...mllp('his-adt', { tls: { certFile: 'c', keyFile: 'k', caFile: 'ca', requestClientCert: true } }), host: '0.0.0.0' }], idp)).to.not.throw();
+    });
+
+    it('names a sender entry that is not an address', () => {
+      const err = failure(() => validateConnectors([mllp('lis', { allowedSenders: ['10.0.0.1', 'lis.example.org'] })], idp));
+      expect(err.message).to.equal('connector "lis" (hl7v2-mllp): options.allowedSenders[1] "lis.example.org" is not an IP address or CIDR block (e.g. 10.20.0.15 or 10.20.1.0/24)');
+    });
+
+    it('refuses the replaced bearerTokenEnv of hl7v2-http, pointing at the legacy mode and the default', () => {
+      const err = failure(() => validateConnectors([{ id: 'http-hl7', kind: 'hl7v2-http', sourceSystem: 'other', port: 0, options: { bearerTokenEnv: 'HL7_TOKEN' } }], idp));
+      expect(err.code).to.equal('CONFIG_CONNECTOR_OPTION_REPLACED');
+      expect(err.message).to.contain('keep the static token with auth: { mode: shared-token, tokenEnv: HL7_TOKEN } (legacy)');
+    });
+
+    it('refuses the container site file until each MLLP feed names its senders, and starts once they do', () => {
+      const docker = loadConfig({ env: {}, siteFile: 'config/docker.yaml', overrides: { 'auth.jwksUrl': idp.jwksUrl } });
+      const err = failure(() => validateConnectors(docker.connectors, docker.auth));
+      expect(err.message).to.contain('connector "his-adt" (hl7v2-mllp) listens on 0.0.0.0 but names no senders: set options.allowedSenders');
+      const named = docker.connectors.map((c) => (c.kind === 'hl7v2-mllp' ? { ...c, options: { ...c.options, allowedSenders: ['10.20.0.0/24'] } } : c));
+      expect(() => validateConnectors(named, docker.auth)).to.not.throw();
+      expect(docker.connectors.filter((c) => c.kind.endsWith('-http')).map((c) => (c.options?.auth as { mode: string }).mode)).to.deep.equal(['bearer', 'bearer']);
+    });
+  });
 });

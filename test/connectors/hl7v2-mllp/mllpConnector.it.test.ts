@@ -19,7 +19,8 @@ describe('MLLP connector against real Kafka', function () {
   this.timeout(120_000);
   const harness = new ConnectorHarness<MllpConnector>({
     id: 'his-adt', kind: 'hl7v2-mllp', sourceSystem: 'HIS', host: '127.0.0.1', port: 0,
-    options: { maxMessageBytes: 4096, idleTimeoutMs: 60_000 },
+    // the 100 concurrent senders below all connect from 127.0.0.1
+    options: { maxMessageBytes: 4096, idleTimeoutMs: 60_000, maxConnectionsPerAddress: 100 },
   });
   let port = 0;
   let sent = 0; // messages that reached the inbound topic so far
