@@ -1,5 +1,5 @@
 import rdkafka from 'node-rdkafka';
-import type { LibrdKafkaError, Message, MessageHeader } from 'node-rdkafka';
+import type { LibrdKafkaError, Message, MessageHeader, TopicPartition } from 'node-rdkafka';
 import { HubError } from '../core/hubError.ts';
 import type { KafkaClientSecurity } from './kafkaSecurity.ts';
 import type { Logger } from '../core/logger.ts';
@@ -7,6 +7,7 @@ import type {
   BusConsumer, BusHeaders, BusProducer, ConsumedRecord, OutgoingRecord, RecordHandler, RecordPosition,
   TopicAdmin, TopicSpec,
 } from './messageBus.ts';
+import { PartitionLane, type RetryPolicy } from './partitionLane.ts';
 
 export interface KafkaSettings {
   brokers: string;
@@ -141,8 +142,9 @@ export interface KafkaConsumerSettings {
   groupId: string;
   topics: string[];
   clientId: string;
-  /** records fetched per poll */
+  /** records fetched per poll; also how many records one partition may hold in memory before its fetching pauses */
   batchSize: number;
+  retry: RetryPolicy;
 }
 
 export function headersOf(message: Message): BusHeaders {
@@ -153,15 +155,38 @@ export function headersOf(message: Message): BusHeaders {
   return out;
 }
 
+function recordOf(message: Message): ConsumedRecord {
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    value: message.value ?? Buffer.alloc(0),
+    headers: headersOf(message),
+    ...(message.key !== undefined && message.key !== null ? { key: message.key.toString() } : {}),
+    ...(message.timestamp !== undefined ? { timestamp: message.timestamp } : {}),
+  };
+}
+
+const partitionKey = (p: TopicPartition): string => `${p.topic}/${p.partition}`;
+
 /**
  * At-least-once consumer: a record's offset is committed only after its handler succeeded.
- * A handler that throws is retried with back-off (the store or a dependency is down); records
- * that are bad in themselves must be dead-lettered by the handler, not thrown.
+ * Each assigned partition has its own lane (partitionLane.ts): records of a partition are
+ * handled in order, partitions side by side, and a record being retried with back-off holds
+ * only its partition. One loop fetches for all lanes; a partition with `batchSize` records
+ * waiting is paused at the broker until its lane has worked half of them off, so memory stays
+ * bounded. Records that are bad in themselves must be dead-lettered by the handler, not
+ * thrown; on the last attempt (`retry.maxAttempts`) the handler is told to settle the record.
  */
 export class KafkaRecordConsumer implements BusConsumer {
   private readonly consumer: rdkafka.KafkaConsumer;
   private running = false;
   private loop: Promise<void> | undefined;
+  private handler: RecordHandler | undefined;
+  /** partitions the group gave us; records of others (fetched before a revoke) are left to their new owner */
+  private readonly assigned = new Set<string>();
+  private readonly lanes = new Map<string, PartitionLane>();
+  private readonly paused = new Set<string>();
 
   constructor(private readonly settings: KafkaConsumerSettings, private readonly log: Logger) {
     this.consumer = new rdkafka.KafkaConsumer({
@@ -170,20 +195,49 @@ export class KafkaRecordConsumer implements BusConsumer {
       'client.id': settings.clientId,
       'enable.auto.commit': false,
       'socket.keepalive.enable': true,
+      // node-rdkafka assigns and unassigns itself, after telling us through the 'rebalance' event
+      'rebalance_cb': true,
       'log_level': 3,
       ...settings.security,
     }, { 'auto.offset.reset': 'earliest' });
     this.consumer.on('event.error', (err) => this.log.warn({ err: err.message }, 'kafka consumer error'));
+    this.consumer.on('rebalance', (err, partitions) => this.rebalanced(err, partitions));
   }
 
   async start(handler: RecordHandler): Promise<void> {
+    this.handler = handler;
     await new Promise<void>((resolve, reject) => {
       this.consumer.connect({ timeout: 10_000 }, (err) =>
         err ? reject(new HubError('BUS_UNAVAILABLE', `cannot reach Kafka at ${this.settings.brokers}: ${err.message}`)) : resolve());
     });
     this.consumer.subscribe(this.settings.topics);
     this.running = true;
-    this.loop = this.run(handler);
+    this.loop = this.run();
+  }
+
+  /** records fetched and not yet settled, per `topic/partition` this consumer holds now */
+  backlogByPartition(): Record<string, number> {
+    return Object.fromEntries([...this.lanes].map(([key, lane]) => [key, lane.backlog]));
+  }
+
+  private rebalanced(err: LibrdKafkaError, partitions: TopicPartition[]): void {
+    if (err.code === rdkafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+      for (const p of partitions) this.assigned.add(partitionKey(p));
+    } else if (err.code === rdkafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
+      for (const p of partitions) this.revoke(p);
+    }
+    this.log.info({ event: err.code === rdkafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS ? 'assign' : 'revoke', partitions: partitions.map(partitionKey) }, 'kafka partitions rebalanced');
+  }
+
+  /** Its lane stops and nothing more is committed for it: the partition's next owner starts from the last commit. */
+  private revoke(p: TopicPartition): void {
+    const key = partitionKey(p);
+    this.assigned.delete(key);
+    // librdkafka keeps an application pause across assignments: lift it while the partition is still ours
+    if (this.paused.delete(key)) this.setFetching(p, true);
+    const lane = this.lanes.get(key);
+    this.lanes.delete(key);
+    void lane?.stop();
   }
 
   private fetch(): Promise<Message[]> {
@@ -192,7 +246,7 @@ export class KafkaRecordConsumer implements BusConsumer {
     });
   }
 
-  private async run(handler: RecordHandler): Promise<void> {
+  private async run(): Promise<void> {
     while (this.running) {
       let messages: Message[];
       try {
@@ -202,43 +256,68 @@ export class KafkaRecordConsumer implements BusConsumer {
         await sleep(1000);
         continue;
       }
-      for (const message of messages) {
-        if (!this.running) return;
-        const record: ConsumedRecord = {
-          topic: message.topic,
-          partition: message.partition,
-          offset: message.offset,
-          value: message.value ?? Buffer.alloc(0),
-          headers: headersOf(message),
-          ...(message.key !== undefined && message.key !== null ? { key: message.key.toString() } : {}),
-          ...(message.timestamp !== undefined ? { timestamp: message.timestamp } : {}),
-        };
-        if (!(await this.handleWithRetry(handler, record))) return;
-        this.consumer.commitMessage(message);
+      if (this.running) this.dispatch(messages);
+    }
+  }
+
+  private dispatch(messages: Message[]): void {
+    for (const message of messages) {
+      const key = partitionKey(message);
+      if (!this.assigned.has(key)) continue;
+      const lane = this.laneFor(key);
+      lane.push(recordOf(message));
+      if (lane.backlog >= this.settings.batchSize && !this.paused.has(key)) {
+        this.paused.add(key);
+        this.setFetching(message, false);
       }
     }
   }
 
-  private async handleWithRetry(handler: RecordHandler, record: ConsumedRecord): Promise<boolean> {
-    let delay = 200;
-    while (this.running) {
-      try {
-        await handler(record);
-        return true;
-      } catch (err) {
-        this.log.error({ err: (err as Error).message, topic: record.topic, partition: record.partition, offset: record.offset },
-          'record handler failed; will retry');
-        await sleep(delay);
-        delay = Math.min(delay * 2, 30_000);
-      }
-    }
-    return false;
+  private laneFor(key: string): PartitionLane {
+    const existing = this.lanes.get(key);
+    if (existing) return existing;
+    const lane: PartitionLane = new PartitionLane(this.handler!, this.settings.retry, {
+      done: (record, backlog) => this.settled(lane, record, backlog),
+      failed: (record, attempt, err, retryInMs) => this.log.error({
+        err: (err as Error).message, topic: record.topic, partition: record.partition, offset: record.offset, attempt, retryInMs,
+      }, 'record handler failed; will retry'),
+    });
+    this.lanes.set(key, lane);
+    return lane;
   }
 
+  private settled(lane: PartitionLane, record: ConsumedRecord, backlog: number): void {
+    const key = partitionKey(record);
+    if (this.lanes.get(key) !== lane) return; // revoked meanwhile: not ours to commit
+    try {
+      this.consumer.commit({ topic: record.topic, partition: record.partition, offset: record.offset + 1 });
+    } catch (err) {
+      // the next commit of this partition covers this one; a restart may see the record again
+      this.log.warn({ err: (err as Error).message, topic: record.topic, partition: record.partition, offset: record.offset }, 'kafka commit failed');
+    }
+    if (this.paused.has(key) && backlog <= Math.floor(this.settings.batchSize / 2)) {
+      this.paused.delete(key);
+      this.setFetching(record, true);
+    }
+  }
+
+  private setFetching(p: TopicPartition, on: boolean): void {
+    const tp = [{ topic: p.topic, partition: p.partition }];
+    try {
+      if (on) this.consumer.resume(tp);
+      else this.consumer.pause(tp);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, partition: partitionKey(p) }, on ? 'kafka resume failed' : 'kafka pause failed');
+    }
+  }
+
+  /** Stops fetching, lets each lane finish the record in hand (committing it), then leaves the group. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     await this.loop;
+    await Promise.all([...this.lanes.values()].map((lane) => lane.stop()));
+    this.lanes.clear();
     await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
   }
 }

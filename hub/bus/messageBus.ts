@@ -34,8 +34,19 @@ export interface BusProducer {
   close(): Promise<void>;
 }
 
+/** Which attempt at a record this is; the consumer counts, the handler decides what giving up means. */
+export interface DeliveryAttempt {
+  /** 1 for the first delivery */
+  attempt: number;
+  /**
+   * the attempt limit is reached: the handler must settle the record now (dead-letter it)
+   * instead of throwing; if it still throws (the dead-letter topic is down too) it is retried
+   */
+  final: boolean;
+}
+
 /** Handles one record; throwing means "retry later" (the record is not committed). */
-export type RecordHandler = (record: ConsumedRecord) => Promise<void>;
+export type RecordHandler = (record: ConsumedRecord, delivery: DeliveryAttempt) => Promise<void>;
 
 export interface BusConsumer {
   start(handler: RecordHandler): Promise<void>;

@@ -15,6 +15,10 @@ export const DLQ_HEADERS = {
   failedAt: 'hub-dlq-failed-at',
   /** set when the value is only the head of a message too large to keep whole */
   truncated: 'hub-dlq-truncated',
+  /** how many times the pipeline tried the record before it gave up (absent: refused at intake) */
+  attempts: 'hub-dlq-attempts',
+  /** `CODE: message` of the failure that ended the last attempt, when attempts ran out */
+  lastError: 'hub-dlq-last-error',
 } as const;
 
 /** Headers a replayed record carries, so the pipeline and people can tell it was replayed. */
@@ -75,6 +79,9 @@ export interface DeadLetterEntry {
   sourceSystem?: string;
   /** the dead-letter record it was itself replayed from, if any */
   replayOf?: string;
+  /** attempts the pipeline made (absent when refused at intake) */
+  attempts?: number;
+  lastError?: string;
   truncated: boolean;
   bytes: number;
   record: ConsumedRecord;
@@ -98,6 +105,8 @@ export function deadLetterEntryOf(record: ConsumedRecord): DeadLetterEntry {
     ...opt('connectorId', h[ENVELOPE_HEADERS.connectorId]),
     ...opt('sourceSystem', h[ENVELOPE_HEADERS.sourceSystem]),
     ...opt('replayOf', h[REPLAY_HEADERS.replayOf]),
+    ...(h[DLQ_HEADERS.attempts] ? { attempts: Number(h[DLQ_HEADERS.attempts]) } : {}),
+    ...opt('lastError', h[DLQ_HEADERS.lastError]),
     truncated: h[DLQ_HEADERS.truncated] === 'true',
     bytes: record.value.length,
     record,

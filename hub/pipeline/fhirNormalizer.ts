@@ -3,7 +3,8 @@ import type { InboundEnvelope } from '../core/inboundEnvelope.ts';
 import { mapFhirInput, type FhirMappingOutput } from './fhirInputMapping.ts';
 import { fhirInputRules } from './fhirInputRules.ts';
 import { inStage, MessageRejected, type NormalizedMessage, type NormalizerDeps } from './hl7v2Normalizer.ts';
-import { storeMapped, validateMapped } from './mappedResourceSteps.ts';
+import { unstorableValueError } from '../store/storableJson.ts';
+import { checkResourceCount, storeMapped, validateMapped } from './mappedResourceSteps.ts';
 
 /**
  * Decode → parse → normalise → validate → store, for FHIR JSON (a Bundle of any type or one
@@ -24,15 +25,26 @@ export class FhirNormalizer {
       }
     });
     const input = inStage('parse', () => {
+      let parsed: unknown;
       try {
-        return JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
+        parsed = JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
       } catch (err) {
         throw new HubError('FHIR_JSON_INVALID', `body is not JSON: ${(err as Error).message}`);
       }
+      // Intake refuses these; a record from before that check (or from another writer) is
+      // dead-lettered here with the path in the input, rather than failing every store attempt.
+      const type = (parsed as { resourceType?: unknown } | null)?.resourceType;
+      const unstorable = unstorableValueError(parsed, typeof type === 'string' ? type : '(root)');
+      if (unstorable) throw unstorable;
+      return parsed;
     });
-    const out = inStage('map', () => mapFhirInput(input, {
-      sourceSystem: envelope.sourceSystem, ...(envelope.controlId ? { controlId: envelope.controlId } : {}),
-    }, fhirInputRules(this.deps.registry()), this.deps.settings));
+    const out = inStage('map', () => {
+      const mapped = mapFhirInput(input, {
+        sourceSystem: envelope.sourceSystem, ...(envelope.controlId ? { controlId: envelope.controlId } : {}),
+      }, fhirInputRules(this.deps.registry()), this.deps.settings);
+      checkResourceCount(mapped.resources.length, this.deps.limits.maxResources);
+      return mapped;
+    });
     inStage('validate', () => validateMapped(out.resources, this.deps.validators, out.mappingFile));
     return { ...out, charset };
   }

@@ -3,11 +3,12 @@ import type { InboundEnvelope } from '../core/inboundEnvelope.ts';
 import type { Logger } from '../core/logger.ts';
 import type { PatientDirective } from '../core/patientDirective.ts';
 import { decodeHl7, invalidUtf8Warning } from '../hl7v2/hl7Charset.ts';
+import { hl7MessageBoundsError } from '../hl7v2/hl7MessageBounds.ts';
 import { parseHl7 } from '../hl7v2/hl7Parser.ts';
 import { mapHl7Message, type MappedResource, type MappingSettings } from '../mapping/mappingEngine.ts';
 import type { MappingRegistry } from '../mapping/mappingRegistry.ts';
 import type { ResourceStore, WriteResult } from '../store/resourceStore.ts';
-import { storeMapped, validateMapped } from './mappedResourceSteps.ts';
+import { checkResourceCount, storeMapped, validateMapped } from './mappedResourceSteps.ts';
 import type { PipelineStage } from './deadLetter.ts';
 import type { ResourceValidator } from './resourceValidator.ts';
 
@@ -31,12 +32,19 @@ export class MessageRejected extends Error {
   }
 }
 
+/** The work one message may cost (`pipeline.limits`); beyond it the message is dead-lettered. */
+export interface PipelineLimits {
+  maxSegments: number;
+  maxResources: number;
+}
+
 /** What a normalizer (HL7v2, FHIR input) needs to map, validate and store. */
 export interface NormalizerDeps {
   store: ResourceStore;
   registry: () => MappingRegistry;
   settings: MappingSettings;
   validators: ResourceValidator[];
+  limits: PipelineLimits;
   log: Logger;
 }
 
@@ -60,10 +68,20 @@ export class Hl7v2Normalizer {
   } {
     // invalid UTF-8 the intake accepted (connector option invalidUtf8: warn) is kept, and said so in the lineage
     const { text, charset, invalidUtf8 } = inStage('decode', () => decodeHl7(envelope.raw, envelope.charset));
-    const message = inStage('parse', () => parseHl7(text));
-    const out = inStage('map', () => mapHl7Message(message, {
-      sourceSystem: envelope.sourceSystem, connectorId: envelope.connectorId, receivedAt: envelope.receivedAt,
-    }, this.deps.registry(), this.deps.settings));
+    const message = inStage('parse', () => {
+      const parsed = parseHl7(text);
+      // intake refuses these too; this catches records from before the limit or from other writers
+      const outOfBounds = hl7MessageBoundsError(parsed, this.deps.limits);
+      if (outOfBounds) throw outOfBounds;
+      return parsed;
+    });
+    const out = inStage('map', () => {
+      const mapped = mapHl7Message(message, {
+        sourceSystem: envelope.sourceSystem, connectorId: envelope.connectorId, receivedAt: envelope.receivedAt,
+      }, this.deps.registry(), this.deps.settings);
+      checkResourceCount(mapped.resources.length, this.deps.limits.maxResources);
+      return mapped;
+    });
     inStage('validate', () => validateMapped(out.resources, this.deps.validators, out.mappingFile));
     return {
       resources: out.resources, mappingId: out.mappingId, mappingVersion: out.mappingVersion, mappingFile: out.mappingFile, charset,

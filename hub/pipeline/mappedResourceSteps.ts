@@ -1,6 +1,8 @@
 import type { Resource } from 'fhir/r4.js';
 import { HubError, toHubError } from '../core/hubError.ts';
 import type { ResourceStore, StoredResource, WriteResult } from '../store/resourceStore.ts';
+import { unstorableValueError } from '../store/storableJson.ts';
+import { storeErrorKind } from '../store/storeErrorKind.ts';
 import { MessageRejected } from './hl7v2Normalizer.ts';
 import type { ResourceValidator } from './resourceValidator.ts';
 
@@ -18,8 +20,16 @@ export interface ResourceToStore {
 
 export type WrittenResource = { key: string; reference: string; result: WriteResult };
 
-/** Throws a HubError naming every problem (path and mapping file) when any validator objects. */
+/**
+ * Throws a HubError naming the first value the store would refuse (a non-finite number, NUL,
+ * a `$` or dotted key: it would fail the same way on every attempt), else naming every problem
+ * (path and mapping file) when any validator objects.
+ */
 export function validateMapped(resources: ReadonlyArray<{ resource: Resource }>, validators: ResourceValidator[], mappingFile: string): void {
+  for (const r of resources) {
+    const unstorable = unstorableValueError(r.resource, r.resource.resourceType);
+    if (unstorable) throw unstorable;
+  }
   const problems = resources.flatMap((r) => validators.flatMap((v) => v(r.resource, mappingFile)));
   if (problems.length) {
     const first = problems[0]!;
@@ -27,10 +37,18 @@ export function validateMapped(resources: ReadonlyArray<{ resource: Resource }>,
   }
 }
 
+/** Refuses a message that maps to more resources than one message may write (`pipeline.limits.maxResources`). */
+export function checkResourceCount(count: number, maxResources: number): void {
+  if (count > maxResources) {
+    throw new HubError('PIPELINE_TOO_MANY_RESOURCES',
+      `the message maps to ${count} resources, more than the ${maxResources} one message may write (pipeline.limits.maxResources); send it as several messages`);
+  }
+}
+
 /**
  * Writes Patients first (clinical resources reference them, and the patient index reacts to
  * them). A store refusal of the data is the message's fault (dead-letter); anything else is
- * infrastructure and is thrown so the consumer retries the record.
+ * infrastructure and is thrown so the consumer retries the record (storeErrorKind.ts tells them apart).
  */
 export async function storeMapped(store: ResourceStore, resources: ResourceToStore[]): Promise<WrittenResource[]> {
   const written: WrittenResource[] = [];
@@ -41,7 +59,7 @@ export async function storeMapped(store: ResourceStore, resources: ResourceToSto
       result = await store.write({ resource: r.resource, ...(r.sourceTime ? { sourceTime: r.sourceTime } : {}) });
     } catch (err) {
       const e = toHubError(err, 'STORE_WRITE_FAILED');
-      if (e.code === 'STORE_TYPE_INVALID') throw new MessageRejected(e, 'store');
+      if (storeErrorKind(err) === 'permanent') throw new MessageRejected(e, 'store');
       throw e;
     }
     written.push({ key: r.key, reference: `${r.resource.resourceType}/${r.resource.id}`, result });

@@ -9,7 +9,7 @@ import { fixtureText, SETTINGS, shippedRegistry } from '../mapping/fhirGolden.ts
 
 // map() never touches the store; storing is covered against FerretDB in fhirNormalizer.it.test.ts.
 const unusedStore = {} as ResourceStore;
-const normalizer = new FhirNormalizer({ store: unusedStore, registry: shippedRegistry, settings: SETTINGS, validators: [basicResourceValidator], log: silentLogger() });
+const normalizer = new FhirNormalizer({ store: unusedStore, registry: shippedRegistry, settings: SETTINGS, validators: [basicResourceValidator], limits: { maxSegments: 5000, maxResources: 2000 }, log: silentLogger() });
 
 function envelope(raw: Buffer, charset?: string): InboundEnvelope {
   return { connectorId: 'emr-fhir', sourceSystem: 'EMR', receivedAt: '2026-11-23T00:00:00Z', contentType: CONTENT_TYPES.fhirJson, controlId: 'c-1', raw, ...(charset ? { charset } : {}) };

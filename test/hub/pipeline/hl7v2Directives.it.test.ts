@@ -38,7 +38,7 @@ describe('Patient directives reach the patient-index hook after the resources ar
     store = new MongoResourceStore(mongo.db);
     const registry = loadMappings(path.join(PROJECT_ROOT, 'mappings'));
     const normalizer = new Hl7v2Normalizer({
-      store, registry: () => registry, validators: fullResourceValidators, log: silentLogger(),
+      store, registry: () => registry, validators: fullResourceValidators, limits: { maxSegments: 5000, maxResources: 2000 }, log: silentLogger(),
       settings: { timeZone: 'Asia/Shanghai', identifierSystemBase: 'urn:hub:identifier' },
     });
     handle = createRecordProcessor({
@@ -62,7 +62,7 @@ describe('Patient directives reach the patient-index hook after the resources ar
   async function process(name: string): Promise<NormalizedMessage> {
     const text = readFileSync(path.join(ADT, name));
     const headers = envelopeHeaders({ connectorId: 'his-adt', sourceSystem: 'HIS', receivedAt: new Date().toISOString(), contentType: CONTENT_TYPES.hl7v2, raw: text });
-    await handle({ topic: 'hl7v2.inbound', partition: 0, offset: offset++, value: text, headers });
+    await handle({ topic: 'hl7v2.inbound', partition: 0, offset: offset++, value: text, headers }, { attempt: 1, final: false });
     return seen.at(-1)!.result;
   }
 

@@ -1,0 +1,98 @@
+import type { ConsumedRecord, RecordHandler } from './messageBus.ts';
+
+export interface RetryPolicy {
+  /** from this attempt on the handler is told to settle the record instead of throwing */
+  maxAttempts: number;
+  /** delay before the second attempt; it doubles up to maxDelayMs */
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** The wait after failed attempt `attempt` (1-based). */
+export function backoffDelay(policy: RetryPolicy, attempt: number): number {
+  return Math.min(policy.initialDelayMs * 2 ** Math.min(attempt - 1, 30), policy.maxDelayMs);
+}
+
+export interface LaneHooks {
+  /** the handler settled the record: its offset may be committed. `backlog`: records still waiting */
+  done(record: ConsumedRecord, backlog: number): void;
+  failed(record: ConsumedRecord, attempt: number, err: unknown, retryInMs: number): void;
+}
+
+/**
+ * The records of one partition, handled one at a time in offset order. A record whose handler
+ * throws waits and is tried again; only its own lane waits, so other partitions go on. The
+ * consumer feeds lanes and commits what they report done.
+ */
+export class PartitionLane {
+  private readonly queue: ConsumedRecord[] = [];
+  private readonly stopping = new AbortController();
+  private draining: Promise<void> | undefined;
+
+  constructor(private readonly handler: RecordHandler, private readonly policy: RetryPolicy, private readonly hooks: LaneHooks) {}
+
+  /** records fetched and not yet settled, including the one in hand */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  push(record: ConsumedRecord): void {
+    if (this.stopping.signal.aborted) return;
+    this.queue.push(record);
+    this.draining ??= this.drain();
+  }
+
+  /**
+   * Stops at once: waiting records are dropped (uncommitted, so they are read again), a back-off
+   * ends; a handler already running is let finish, and resolves this.
+   */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.queue.length = 0;
+    await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const record = this.queue[0];
+      // decided in the same tick as the check, so a push right after starts a new drain
+      if (!record || this.stopping.signal.aborted) {
+        this.draining = undefined;
+        return;
+      }
+      const settled = await this.settle(record);
+      if (this.queue[0] === record) this.queue.shift();
+      if (settled) this.hooks.done(record, this.queue.length);
+    }
+  }
+
+  /** true once the handler succeeded; false when the lane stopped first */
+  private async settle(record: ConsumedRecord): Promise<boolean> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.handler(record, { attempt, final: attempt >= this.policy.maxAttempts });
+        return true;
+      } catch (err) {
+        const delay = backoffDelay(this.policy, attempt);
+        this.hooks.failed(record, attempt, err, delay);
+        if (!(await waitUnlessStopped(delay, this.stopping.signal))) return false;
+      }
+    }
+  }
+}
+
+/** Resolves true after `ms`, or false as soon as the signal aborts. */
+function waitUnlessStopped(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
