@@ -10,8 +10,8 @@ import { FHIR_JSON } from './httpOutcome.ts';
  * Requests Node's HTTP parser refuses before express sees them (headers larger than
  * --max-http-header-size, malformed request lines, a header timeout). Node would answer them
  * with a bare status line and nobody would know; here they get the API's OperationOutcome and
- * an AuditEvent, like every other refused request. As Node does, only a connection that has not
- * been answered yet gets an answer (a later request on a kept-alive connection is just cut).
+ * an AuditEvent, like every other refused request. As Node does, nothing is written into a
+ * response already under way; the connection is closed after the answer.
  */
 const REFUSALS: Record<string, { status: number; text: string; hubCode: string; diagnostics: string }> = {
   HPE_HEADER_OVERFLOW: { status: 431, text: 'Request Header Fields Too Large', hubCode: 'API_HEADERS_TOO_LARGE', diagnostics: 'the request headers are larger than the server accepts' },
@@ -22,9 +22,10 @@ const MALFORMED = { status: 400, text: 'Bad Request', hubCode: 'API_REQUEST_MALF
 
 export function answerParserRefusals(server: http.Server, trail?: AuditTrail): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    const s = socket as net.Socket;
-    // a connection reset or already answered: nothing to say, nothing was answered
-    if (err.code === 'ECONNRESET' || !s.writable || s.bytesWritten > 0) {
+    const s = socket as net.Socket & { _httpMessage?: { headersSent: boolean } };
+    // a reset connection, or one whose response has begun (Node's own test, on its own socket
+    // field: bytes written cannot tell, TLS writes handshake bytes): nothing can be answered
+    if (err.code === 'ECONNRESET' || !s.writable || s._httpMessage?.headersSent) {
       s.destroy();
       return;
     }
