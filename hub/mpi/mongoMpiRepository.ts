@@ -1,14 +1,17 @@
 import type { Collection, Db, Filter } from 'mongodb';
+import { encodeKeyPart } from '../store/postingKeys.ts';
+import { isDuplicateKeyOnly } from '../store/postingStore.ts';
 import { HubError } from '../core/hubError.ts';
 import type { AuditEntry, LinkRecord, MergeSnapshot, NoMatchRecord, ReviewFilter, ReviewItem, SourceEntry } from './mpiRecords.ts';
 import type { MpiRepository } from './mpiRepository.ts';
 
-interface BlockDoc { _id: string; key: string; source: string }
+interface BlockDoc { _id: string }
+interface PostingDoc { _id: string }
 
 /** Collection names; all owned by the patient index. */
 export const MPI_COLLECTIONS = {
-  sources: 'mpi_sources', blocks: 'mpi_blocks', links: 'mpi_links', noMatch: 'mpi_nomatch',
-  review: 'mpi_review', merges: 'mpi_merges', audit: 'mpi_audit', leases: 'mpi_leases',
+  sources: 'mpi_sources', blocks: 'mpi_block_keys', links: 'mpi_links', noMatch: 'mpi_nomatch',
+  review: 'mpi_review', merges: 'mpi_merges', audit: 'mpi_audit', leases: 'mpi_leases', postings: 'mpi_postings',
 } as const;
 
 function isDuplicateKey(err: unknown): boolean {
@@ -19,10 +22,49 @@ export function pairId(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
+/** Sorts after any character a key part holds (parts are escaped with encodeKeyPart). */
+const TOP = '\u{10FFFF}';
+const prefixRange = (prefix: string) => ({ $gte: prefix, $lt: prefix + TOP });
+const lastPart = (key: string): string => key.slice(key.lastIndexOf('|') + 1);
+
+/** A review's place in its status list: higher scores first (the key grows as the score falls). */
+export function reviewScoreKey(score: number): string {
+  const clamped = Math.max(-9_999_999, Math.min(9_999_999, Math.round(score * 1000)));
+  return String(9_999_999 - clamped).padStart(8, '0');
+}
+
 /**
- * The MongoDB (and FerretDB v1) implementation: plain documents, unique _ids, single-field
- * indexes. Blocking keys are one document per (key, source) rather than an array field,
- * because FerretDB does not index array elements one by one.
+ * Secondary keys of the patient index as posting documents in `mpi_postings` (`_id` only), so
+ * that every lookup the matching and merge paths make is an `_id` range: the sources of a
+ * golden record, NO_MATCH partners, merges into or from a golden record, reviews by status (in
+ * score order), golden or source. A posting is written before the record it points at and
+ * removed after it; readers check the record, so a crash in between leaves a posting that
+ * leads nowhere, never a record that cannot be found.
+ */
+const P = {
+  member: (golden: string, source: string) => `member|${encodeKeyPart(golden)}|${source}`,
+  members: (golden: string) => `member|${encodeKeyPart(golden)}|`,
+  noMatch: (a: string, b: string) => `nomatch|${encodeKeyPart(a)}|${b}`,
+  noMatches: (a: string) => `nomatch|${encodeKeyPart(a)}|`,
+  into: (golden: string, merge: string) => `into|${encodeKeyPart(golden)}|${merge}`,
+  intos: (golden: string) => `into|${encodeKeyPart(golden)}|`,
+  from: (golden: string, merge: string) => `from|${encodeKeyPart(golden)}|${merge}`,
+  froms: (golden: string) => `from|${encodeKeyPart(golden)}|`,
+  reviewStatus: (status: string, score: number, id: string) => `review|${status}|${reviewScoreKey(score)}|${id}`,
+  reviewsByStatus: (status: string) => `review|${status}|`,
+  reviewGolden: (golden: string, id: string) => `review-golden|${encodeKeyPart(golden)}|${id}`,
+  reviewsOfGolden: (golden: string) => `review-golden|${encodeKeyPart(golden)}|`,
+  reviewSource: (source: string, id: string) => `review-source|${encodeKeyPart(source)}|${id}`,
+  reviewsOfSource: (source: string) => `review-source|${encodeKeyPart(source)}|`,
+};
+
+/** A block key and a source as one `_id`, so a block is one range: `<key>|<source>`. */
+const blockId = (key: string, source: string) => `${encodeKeyPart(key)}|${source}`;
+
+/**
+ * The MongoDB (and FerretDB v1) implementation: plain documents with unique `_id`s, every hot
+ * read an `_id` lookup, list or range (FerretDB serves those from SQLite indexes with the build
+ * fixes; see hub/store/README.md). Blocking keys are one document per (key, source).
  */
 export class MongoMpiRepository implements MpiRepository {
   private readonly sources: Collection<SourceEntry>;
@@ -32,9 +74,9 @@ export class MongoMpiRepository implements MpiRepository {
   private readonly review: Collection<ReviewItem>;
   private readonly merges: Collection<MergeSnapshot>;
   private readonly auditLog: Collection<AuditEntry>;
-  private indexed = false;
+  private readonly postings: Collection<PostingDoc>;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.sources = db.collection(MPI_COLLECTIONS.sources);
     this.blocks = db.collection(MPI_COLLECTIONS.blocks);
     this.links = db.collection(MPI_COLLECTIONS.links);
@@ -42,22 +84,34 @@ export class MongoMpiRepository implements MpiRepository {
     this.review = db.collection(MPI_COLLECTIONS.review);
     this.merges = db.collection(MPI_COLLECTIONS.merges);
     this.auditLog = db.collection(MPI_COLLECTIONS.audit);
+    this.postings = db.collection(MPI_COLLECTIONS.postings);
   }
 
+  /** Everything is read by `_id`; the audit trail (an operator's query, not a hot path) has MongoDB indexes. */
   async ensureIndexes(): Promise<void> {
-    if (this.indexed) return;
-    await this.blocks.createIndex({ key: 1 });
-    await this.blocks.createIndex({ source: 1 });
-    await this.links.createIndex({ golden: 1 });
-    await this.noMatch.createIndex({ a: 1 });
-    await this.noMatch.createIndex({ b: 1 });
-    await this.review.createIndex({ status: 1, score: -1 });
-    await this.review.createIndex({ golden: 1 });
-    await this.merges.createIndex({ into: 1 });
-    await this.merges.createIndex({ from: 1 });
     await this.auditLog.createIndex({ source: 1 });
     await this.auditLog.createIndex({ golden: 1 });
-    this.indexed = true;
+  }
+
+  private async addPostings(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    try {
+      await this.postings.insertMany(ids.map((_id) => ({ _id })), { ordered: false });
+    } catch (err) {
+      if (!isDuplicateKeyOnly(err)) throw new HubError('MPI_STORE_FAILED', `cannot write patient index postings: ${(err as Error).message}`, {}, { cause: err });
+    }
+  }
+
+  private async removePostings(ids: string[]): Promise<void> {
+    if (ids.length) await this.postings.deleteMany({ _id: { $in: ids } });
+  }
+
+  /** The last parts of the postings under a prefix, in key order. */
+  private async postingTails(prefix: string, limit = 0, skip = 0): Promise<string[]> {
+    const cursor = this.postings.find({ _id: prefixRange(prefix) }, { projection: { _id: 1 } }).sort({ _id: 1 });
+    if (skip) cursor.skip(skip);
+    if (limit) cursor.limit(limit);
+    return (await cursor.toArray()).map((d) => lastPart(d._id));
   }
 
   async getSource(id: string): Promise<SourceEntry | undefined> {
@@ -66,30 +120,36 @@ export class MongoMpiRepository implements MpiRepository {
 
   async getSources(ids: string[]): Promise<SourceEntry[]> {
     if (!ids.length) return [];
-    return this.sources.find({ _id: { $in: ids } }).toArray();
+    return this.sources.find({ _id: { $in: [...new Set(ids)] } }).toArray();
   }
 
   async putSource(entry: SourceEntry, previousKeys: string[]): Promise<void> {
-    await this.sources.replaceOne({ _id: entry._id }, entry, { upsert: true });
-    const gone = previousKeys.filter((k) => !entry.keys.includes(k));
-    if (gone.length) await this.blocks.deleteMany({ _id: { $in: gone.map((k) => `${k}\u0000${entry._id}`) } });
+    // new keys first: a crash after them leaves a source found under a key it may lose, never one it cannot be found by
     const added = entry.keys.filter((k) => !previousKeys.includes(k));
     if (added.length) {
-      await this.blocks.bulkWrite(added.map((k) => ({
-        replaceOne: { filter: { _id: `${k}\u0000${entry._id}` }, replacement: { key: k, source: entry._id }, upsert: true },
-      })), { ordered: false });
+      try {
+        await this.blocks.insertMany(added.map((k) => ({ _id: blockId(k, entry._id) })), { ordered: false });
+      } catch (err) {
+        if (!isDuplicateKeyOnly(err)) throw new HubError('MPI_STORE_FAILED', `cannot write the blocking keys of Patient/${entry._id}: ${(err as Error).message}`, {}, { cause: err });
+      }
     }
+    await this.sources.replaceOne({ _id: entry._id }, entry, { upsert: true });
+    const gone = previousKeys.filter((k) => !entry.keys.includes(k));
+    if (gone.length) await this.blocks.deleteMany({ _id: { $in: gone.map((k) => blockId(k, entry._id)) } });
   }
 
   async candidateIds(keys: string[], exclude: string, limit: number, maxBlockSize: number): Promise<string[]> {
     if (!keys.length) return [];
-    const docs = await this.blocks.find({ key: { $in: keys } }, { projection: { key: 1, source: 1 } }).limit(keys.length * (maxBlockSize + 1)).toArray();
-    const perKey = new Map<string, number>();
-    for (const d of docs) perKey.set(d.key, (perKey.get(d.key) ?? 0) + 1);
+    // one bounded range per key: a block larger than maxBlockSize is not selective and is skipped unread
+    const blocks = await Promise.all([...new Set(keys)].map((k) =>
+      this.blocks.find({ _id: prefixRange(`${encodeKeyPart(k)}|`) }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(maxBlockSize + 1).toArray()));
     const shared = new Map<string, number>();
-    for (const d of docs) {
-      if (d.source === exclude || (perKey.get(d.key) ?? 0) > maxBlockSize) continue;
-      shared.set(d.source, (shared.get(d.source) ?? 0) + 1);
+    for (const docs of blocks) {
+      if (docs.length > maxBlockSize) continue;
+      for (const d of docs) {
+        const source = lastPart(d._id);
+        if (source !== exclude) shared.set(source, (shared.get(source) ?? 0) + 1);
+      }
     }
     return [...shared.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limit).map(([id]) => id);
   }
@@ -108,11 +168,15 @@ export class MongoMpiRepository implements MpiRepository {
 
   async getLinks(sources: string[]): Promise<LinkRecord[]> {
     if (!sources.length) return [];
-    return this.links.find({ _id: { $in: sources } }).toArray();
+    return this.links.find({ _id: { $in: [...new Set(sources)] } }).toArray();
   }
 
-  linksOfGolden(golden: string): Promise<LinkRecord[]> {
-    return this.links.find({ golden }).sort({ _id: 1 }).toArray();
+  async linksOfGolden(golden: string): Promise<LinkRecord[]> {
+    const members = await this.postingTails(P.members(golden));
+    const links = (await this.getLinks(members)).filter((l) => l.golden === golden);
+    const stale = members.filter((m) => !links.some((l) => l._id === m));
+    if (stale.length) await this.removePostings(stale.map((m) => P.member(golden, m)));
+    return links.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
   }
 
   async *allLinks(): AsyncIterable<LinkRecord> {
@@ -120,34 +184,46 @@ export class MongoMpiRepository implements MpiRepository {
   }
 
   async putLink(link: LinkRecord, expectedVersion: number): Promise<boolean> {
+    const before = expectedVersion === 0 ? undefined : await this.getLink(link._id);
+    await this.addPostings([P.member(link.golden, link._id)]);
+    let written: boolean;
     try {
       if (expectedVersion === 0) {
         await this.links.insertOne(link);
-        return true;
+        written = true;
+      } else {
+        written = (await this.links.replaceOne({ _id: link._id, version: expectedVersion }, link)).matchedCount === 1;
       }
-      const r = await this.links.replaceOne({ _id: link._id, version: expectedVersion }, link);
-      return r.matchedCount === 1;
     } catch (err) {
       if (isDuplicateKey(err)) return false;
-      throw new HubError('MPI_STORE_FAILED', `cannot write the link of Patient/${link._id}: ${(err as Error).message}`);
+      throw new HubError('MPI_STORE_FAILED', `cannot write the link of Patient/${link._id}: ${(err as Error).message}`, {}, { cause: err });
     }
+    if (written && before && before.golden !== link.golden) await this.removePostings([P.member(before.golden, link._id)]);
+    return written;
   }
 
   async deleteLink(source: string, expectedVersion: number): Promise<boolean> {
-    return (await this.links.deleteOne({ _id: source, version: expectedVersion })).deletedCount === 1;
+    const before = await this.getLink(source);
+    const deleted = (await this.links.deleteOne({ _id: source, version: expectedVersion })).deletedCount === 1;
+    if (deleted && before) await this.removePostings([P.member(before.golden, source)]);
+    return deleted;
   }
 
   async addNoMatch(record: NoMatchRecord): Promise<void> {
     const { _id, ...rest } = record;
+    await this.addPostings([P.noMatch(record.a, record.b), P.noMatch(record.b, record.a)]);
     await this.noMatch.updateOne({ _id: pairId(record.a, record.b) }, { $setOnInsert: rest }, { upsert: true });
   }
 
   async removeNoMatch(a: string, b: string): Promise<void> {
     await this.noMatch.deleteOne({ _id: pairId(a, b) });
+    await this.removePostings([P.noMatch(a, b), P.noMatch(b, a)]);
   }
 
   async noMatchesOf(source: string): Promise<string[]> {
-    const docs = await this.noMatch.find({ $or: [{ a: source }, { b: source }] }).toArray();
+    const others = await this.postingTails(P.noMatches(source));
+    if (!others.length) return [];
+    const docs = await this.noMatch.find({ _id: { $in: others.map((o) => pairId(source, o)) } }, { projection: { a: 1, b: 1 } }).toArray();
     return docs.map((d) => (d.a === source ? d.b : d.a));
   }
 
@@ -161,30 +237,61 @@ export class MongoMpiRepository implements MpiRepository {
 
   async upsertOpenReview(item: ReviewItem): Promise<void> {
     const { _id, createdAt, status, ...refresh } = item;
+    const before = await this.getReview(_id);
+    if (before && before.status !== 'OPEN') return; // a decided item keeps its decision
+    await this.addPostings([P.reviewStatus('OPEN', item.score, _id), P.reviewGolden(item.golden, _id), P.reviewSource(item.source, _id)]);
     try {
-      // only an OPEN (or new) item is refreshed; a decided one keeps its decision
       await this.review.updateOne({ _id, status: 'OPEN' }, { $set: refresh, $setOnInsert: { createdAt, status } }, { upsert: true });
     } catch (err) {
-      if (!isDuplicateKey(err)) throw err; // the item exists and is decided
+      if (!isDuplicateKey(err)) throw err; // decided meanwhile
     }
+    if (before && reviewScoreKey(before.score) !== reviewScoreKey(item.score)) await this.removePostings([P.reviewStatus('OPEN', before.score, _id)]);
   }
 
   async decideReview(id: string, status: ReviewItem['status'], who: string, reason: string | undefined, at: string): Promise<boolean> {
+    const before = await this.getReview(id);
+    if (!before || before.status !== 'OPEN') return false;
+    await this.addPostings([P.reviewStatus(status, before.score, id)]);
     const r = await this.review.updateOne({ _id: id, status: 'OPEN' }, { $set: { status, decidedBy: who, updatedAt: at, ...(reason ? { reason } : {}) } });
+    if (r.modifiedCount === 1) await this.removePostings([P.reviewStatus('OPEN', before.score, id)]);
+    else await this.removePostings([P.reviewStatus(status, before.score, id)]);
     return r.modifiedCount === 1;
   }
 
+  /**
+   * By golden or source: their postings, then the items checked against the rest of the filter.
+   * By status alone: the status list, already in score order, paged and counted in the index.
+   */
   async listReviews(filter: ReviewFilter): Promise<{ items: ReviewItem[]; total: number }> {
-    const q: Filter<ReviewItem> = {};
-    if (filter.status) q.status = filter.status;
-    if (filter.golden) q.golden = filter.golden;
-    if (filter.source) q.source = filter.source;
-    if (filter.minScore !== undefined) q.score = { $gte: filter.minScore };
-    const items = await this.review.find(q).sort({ score: -1, _id: 1 }).skip(filter.offset ?? 0).limit(filter.count ?? 20).toArray();
-    return { items, total: await this.review.countDocuments(q) };
+    const offset = filter.offset ?? 0;
+    const count = filter.count ?? 20;
+    const holds = (r: ReviewItem) => (!filter.status || r.status === filter.status) && (!filter.golden || r.golden === filter.golden)
+      && (!filter.source || r.source === filter.source) && (filter.minScore === undefined || r.score >= filter.minScore);
+    const byScore = (a: ReviewItem, b: ReviewItem) => b.score - a.score || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
+    if (filter.golden || filter.source) {
+      const ids = await this.postingTails(filter.golden ? P.reviewsOfGolden(filter.golden) : P.reviewsOfSource(filter.source!));
+      const items = ids.length ? (await this.review.find({ _id: { $in: ids } }).toArray()).filter(holds).sort(byScore) : [];
+      return { items: items.slice(offset, offset + count), total: items.length };
+    }
+    if (filter.status) {
+      const base = P.reviewsByStatus(filter.status);
+      const range = { $gte: base, $lt: filter.minScore !== undefined ? `${base}${reviewScoreKey(filter.minScore)}|${TOP}` : base + TOP };
+      const [ids, counted] = await Promise.all([
+        this.postings.find({ _id: range }, { projection: { _id: 1 } }).sort({ _id: 1 }).skip(offset).limit(count).toArray(),
+        this.db.command({ count: MPI_COLLECTIONS.postings, query: { _id: range } }),
+      ]);
+      const byId = new Map((ids.length ? await this.review.find({ _id: { $in: ids.map((d) => lastPart(d._id)) } }).toArray() : []).map((r) => [r._id, r]));
+      // a posting left by an interrupted decision leads to an item in another status: skipped
+      const items = ids.map((d) => byId.get(lastPart(d._id))).filter((r): r is ReviewItem => r !== undefined && holds(r));
+      return { items, total: Number((counted as { n?: number }).n ?? 0) };
+    }
+    // every status at once: an operator's listing, read whole
+    const items = (await this.review.find({}).toArray()).filter(holds).sort(byScore);
+    return { items: items.slice(offset, offset + count), total: items.length };
   }
 
   async insertMerge(snapshot: MergeSnapshot): Promise<void> {
+    await this.addPostings([P.into(snapshot.into, snapshot._id), P.from(snapshot.from, snapshot._id)]);
     await this.merges.insertOne(snapshot);
   }
 
@@ -197,13 +304,18 @@ export class MongoMpiRepository implements MpiRepository {
     return r.modifiedCount === 1;
   }
 
-  appliedMergesInto(golden: string): Promise<MergeSnapshot[]> {
-    return this.merges.find({ into: golden, status: 'applied' }).sort({ _id: 1 }).toArray();
+  async appliedMergesInto(golden: string): Promise<MergeSnapshot[]> {
+    const ids = await this.postingTails(P.intos(golden));
+    if (!ids.length) return [];
+    return (await this.merges.find({ _id: { $in: ids } }).toArray()).filter((m) => m.into === golden && m.status === 'applied')
+      .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
   }
 
   async latestAppliedMergeFrom(golden: string): Promise<MergeSnapshot | undefined> {
-    const docs = await this.merges.find({ from: golden, status: 'applied' }).sort({ at: -1 }).limit(1).toArray();
-    return docs[0];
+    const ids = await this.postingTails(P.froms(golden));
+    if (!ids.length) return undefined;
+    const applied = (await this.merges.find({ _id: { $in: ids } }).toArray()).filter((m) => m.from === golden && m.status === 'applied');
+    return applied.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))[0];
   }
 
   async audit(entry: AuditEntry): Promise<void> {

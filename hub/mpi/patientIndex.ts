@@ -230,9 +230,10 @@ export class PatientIndex implements PatientIndexReader {
   async refreshGolden(golden: string): Promise<void> {
     const links = await this.repo.linksOfGolden(golden);
     if (!links.length) return;
+    const byId = new Map((await this.store.readMany('Patient', links.map((l) => l._id))).map((r) => [r.id, r]));
     const sources: GoldenSource[] = [];
     for (const l of links) {
-      const r = await this.store.read('Patient', l._id);
+      const r = byId.get(l._id);
       if (r) sources.push({ resource: r as Patient & { id: string }, sourceSystem: sourceSystemOf(r as Patient), updatedAt: r.meta?.lastUpdated ?? '' });
     }
     const replaces: PatientLink[] = (await this.repo.appliedMergesInto(golden)).map((m) => ({ other: { reference: `Patient/${m.from}` }, type: 'replaces' }));
