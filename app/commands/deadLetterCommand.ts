@@ -45,7 +45,7 @@ function filterOf(options: Record<string, string | true>): DeadLetterFilter {
 function row(e: DeadLetterEntry): string[] {
   return [
     `${e.partition}:${e.offset}`, e.failedAt, e.code, e.stage, e.originalTopic, e.controlId ?? '-', e.messageType ?? '-', e.connectorId ?? '-',
-    `${e.truncated ? '[truncated] ' : ''}${e.replayOf ? `[replay of ${e.replayOf}] ` : ''}${e.reason.replace(/\s+/g, ' ').slice(0, 160)}`,
+    `${e.truncated ? '[truncated] ' : ''}${e.replayOf ? `[replay of ${e.replayOf}] ` : ''}${(e.attempts ?? 0) > 1 ? `[${e.attempts} attempts] ` : ''}${e.reason.replace(/\s+/g, ' ').slice(0, 160)}`,
   ];
 }
 
