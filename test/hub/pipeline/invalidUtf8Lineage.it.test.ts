@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import type { Patient } from 'fhir/r4.js';
 import type { MllpConnector } from '../../../connectors/hl7v2-mllp/mllpConnector.ts';
 import { PROJECT_ROOT } from '../../../hub/core/schemaValidator.ts';
 import { MllpTestClient } from '../../support/mllpClient.ts';
@@ -42,8 +43,8 @@ describe('Invalid UTF-8 under MSH-18 UTF-8: warned in the lineage or refused at 
     expect(warnings.filter((w) => w.startsWith('HL7_INVALID_UTF8'))).to.have.length(1);
     expect(warnings.find((w) => w.startsWith('HL7_INVALID_UTF8'))).to.match(/1 byte sequence\(s\) are not valid UNICODE UTF-8, the first at byte \d+ \(PID-5\)/);
     const patientRef = (log.resources as Array<{ reference: string }>).find((r) => r.reference.startsWith('Patient/'))!.reference;
-    const patient = await runtime.store!.read('Patient', patientRef.split('/')[1]!) as { name: Array<{ family?: string }> };
-    expect(patient.name.map((n) => n.family)).to.include('M\ufffdller');
+    const patient = await runtime.store!.read('Patient', patientRef.split('/')[1]!) as unknown as Patient;
+    expect(patient.name!.map((n) => n.family)).to.include('M\ufffdller');
   });
 
   it('answers AR with an ERR at PID-5 on a connector set to refuse, and stores nothing', async () => {
