@@ -186,6 +186,8 @@ export class KafkaRecordConsumer implements BusConsumer {
   /** partitions the group gave us; records of others (fetched before a revoke) are left to their new owner */
   private readonly assigned = new Set<string>();
   private readonly lanes = new Map<string, PartitionLane>();
+  /** lanes of revoked partitions still finishing a record; a new lane of the partition waits for it */
+  private readonly retiring = new Map<string, Promise<void>>();
   private readonly paused = new Set<string>();
 
   constructor(private readonly settings: KafkaConsumerSettings, private readonly log: Logger) {
@@ -226,7 +228,7 @@ export class KafkaRecordConsumer implements BusConsumer {
     } else if (err.code === rdkafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
       for (const p of partitions) this.revoke(p);
     }
-    this.log.info({ event: err.code === rdkafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS ? 'assign' : 'revoke', partitions: partitions.map(partitionKey) }, 'kafka partitions rebalanced');
+    this.log.info({ code: err.code, partitions: partitions.map(partitionKey) }, err.code === rdkafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS ? 'kafka partitions assigned' : 'kafka partitions revoked');
   }
 
   /** Its lane stops and nothing more is committed for it: the partition's next owner starts from the last commit. */
@@ -236,8 +238,13 @@ export class KafkaRecordConsumer implements BusConsumer {
     // librdkafka keeps an application pause across assignments: lift it while the partition is still ours
     if (this.paused.delete(key)) this.setFetching(p, true);
     const lane = this.lanes.get(key);
+    if (!lane) return;
     this.lanes.delete(key);
-    void lane?.stop();
+    const stopped = lane.stop();
+    this.retiring.set(key, stopped);
+    void stopped.then(() => {
+      if (this.retiring.get(key) === stopped) this.retiring.delete(key);
+    });
   }
 
   private fetch(): Promise<Message[]> {
@@ -281,7 +288,7 @@ export class KafkaRecordConsumer implements BusConsumer {
       failed: (record, attempt, err, retryInMs) => this.log.error({
         err: (err as Error).message, topic: record.topic, partition: record.partition, offset: record.offset, attempt, retryInMs,
       }, 'record handler failed; will retry'),
-    });
+    }, this.retiring.get(key));
     this.lanes.set(key, lane);
     return lane;
   }
@@ -317,7 +324,11 @@ export class KafkaRecordConsumer implements BusConsumer {
     this.running = false;
     await this.loop;
     await Promise.all([...this.lanes.values()].map((lane) => lane.stop()));
+    await Promise.all(this.retiring.values());
     this.lanes.clear();
+    // leaving the group revokes everything; nothing is left to resume or hand over
+    this.paused.clear();
+    this.assigned.clear();
     await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
   }
 }

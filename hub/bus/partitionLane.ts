@@ -29,7 +29,15 @@ export class PartitionLane {
   private readonly stopping = new AbortController();
   private draining: Promise<void> | undefined;
 
-  constructor(private readonly handler: RecordHandler, private readonly policy: RetryPolicy, private readonly hooks: LaneHooks) {}
+  /**
+   * `previous`: the stopping lane this one replaces (the partition was revoked and assigned
+   * again) while it may still finish a record; this one starts after it, so one partition's
+   * records are never handled side by side.
+   */
+  constructor(
+    private readonly handler: RecordHandler, private readonly policy: RetryPolicy, private readonly hooks: LaneHooks,
+    private readonly previous: Promise<void> = Promise.resolve(),
+  ) {}
 
   /** records fetched and not yet settled, including the one in hand */
   get backlog(): number {
@@ -53,6 +61,7 @@ export class PartitionLane {
   }
 
   private async drain(): Promise<void> {
+    await this.previous;
     for (;;) {
       const record = this.queue[0];
       // decided in the same tick as the check, so a push right after starts a new drain

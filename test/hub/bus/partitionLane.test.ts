@@ -96,6 +96,26 @@ describe('a partition lane', () => {
     expect(hooks.done_.map((d) => d.offset)).to.deep.equal([1]);
   });
 
+  it('replacing a stopped lane still finishing a record, starts only after it, so one partition is never handled side by side', async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    const old = new PartitionLane(async () => {
+      order.push('old start');
+      await new Promise<void>((r) => { release = r; });
+      order.push('old end');
+    }, POLICY, recordingHooks());
+    old.push(record(1));
+    await until(() => release !== undefined);
+    const hooks = recordingHooks();
+    const successor = new PartitionLane(async () => { order.push('new'); }, POLICY, hooks, old.stop());
+    successor.push(record(1));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).to.deep.equal(['old start']);
+    release();
+    await until(() => hooks.done_.length === 1);
+    expect(order).to.deep.equal(['old start', 'old end', 'new']);
+  });
+
   it('starts again when records arrive after it went idle', async () => {
     const hooks = recordingHooks();
     const lane = new PartitionLane(async () => undefined, POLICY, hooks);
