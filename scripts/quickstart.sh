@@ -43,6 +43,8 @@ The hub is running.
     curl -H "Authorization: Bearer \$TOKEN" 'http://127.0.0.1:$API_PORT/fhir/Patient?_tag=urn:hub:mdm|GOLDEN_RECORD'
     (one golden Patient per person; more tokens: node bin/hub.mjs token --scope 'system/*.read')
   MLLP:         HIS 127.0.0.1:$MLLP_PORT, LIS :2576, PACS :2577   (send more: node bin/hub.mjs send <file.hl7> --port P)
+  HTTP intakes: FHIR push http://127.0.0.1:2590/fhir, HL7v2 http://127.0.0.1:2580/hl7v2
+    (a bearer token with a write scope: node bin/hub.mjs token --scope 'system/*.write')
   Hub log:      .services/logs/hub.log
 Press Ctrl-C to stop.
 MSG
