@@ -8,8 +8,11 @@ interface LeaseDoc { _id: string; token: string; owner: string; expiresAt: Date 
  * Short leases that serialise patient-index operations touching the same blocking keys or golden
  * Patients across hub workers, without transactions: a lease is a document with a unique _id,
  * taken by insert (or by taking over an expired one with findOneAndUpdate) and released by
- * deleting it. Names are taken in sorted order, so two operations never wait on each other in a
- * cycle; an expired lease (a crashed worker) is taken over after `ttlMs`.
+ * deleting it. All the names an operation needs are taken together in one insertMany: if any
+ * is busy, the ones just taken are released and the operation waits and tries again, so two
+ * operations never hold part of what the other needs while waiting (no deadlock), and a match
+ * costs two round trips for its leases however many blocking keys it has. An expired lease (a
+ * crashed worker) is taken over after `ttlMs`.
  */
 export class LeaseManager {
   private readonly leases: Collection<LeaseDoc>;
@@ -22,35 +25,45 @@ export class LeaseManager {
   async withLeases<T>(names: string[], fn: (held: Set<string>) => Promise<T>, outer?: Set<string>): Promise<T> {
     const wanted = [...new Set(names)].filter((n) => !outer?.has(n)).sort();
     const token = randomBytes(8).toString('hex');
-    const taken: string[] = [];
+    if (wanted.length) await this.takeAll(wanted, token);
     try {
-      for (const name of wanted) {
-        await this.take(name, token);
-        taken.push(name);
-      }
       return await fn(new Set([...(outer ?? []), ...wanted]));
     } finally {
-      if (taken.length) await this.leases.deleteMany({ _id: { $in: taken }, token });
+      if (wanted.length) await this.leases.deleteMany({ _id: { $in: wanted }, token });
     }
   }
 
-  private async take(name: string, token: string): Promise<void> {
+  private async takeAll(names: string[], token: string): Promise<void> {
     const deadline = Date.now() + this.waitMs;
     let pause = 2;
     for (;;) {
-      const now = new Date();
-      const expiresAt = new Date(now.getTime() + this.ttlMs);
-      try {
-        await this.leases.insertOne({ _id: name, token, owner: this.owner, expiresAt });
-        return;
-      } catch (err) {
-        if ((err as { code?: number }).code !== 11000) throw err;
-      }
-      const stolen = await this.leases.findOneAndUpdate({ _id: name, expiresAt: { $lt: now } }, { $set: { token, owner: this.owner, expiresAt } });
-      if (stolen) return;
-      if (Date.now() > deadline) throw new HubError('MPI_LEASE_TIMEOUT', `patient index lease ${name} stayed busy for ${this.waitMs} ms`);
+      const busy = await this.tryTake(names, token);
+      if (busy.length === 0) return;
+      await this.leases.deleteMany({ _id: { $in: names }, token });
+      if (Date.now() > deadline) throw new HubError('MPI_LEASE_TIMEOUT', `patient index lease ${busy[0]} stayed busy for ${this.waitMs} ms`);
       await new Promise((r) => setTimeout(r, pause + Math.random() * pause));
       pause = Math.min(pause * 2, 50);
     }
+  }
+
+  /** Takes what is free or expired; returns the names another holder keeps. */
+  private async tryTake(names: string[], token: string): Promise<string[]> {
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + this.ttlMs);
+    let refused: string[] = [];
+    try {
+      await this.leases.insertMany(names.map((_id) => ({ _id, token, owner: this.owner, expiresAt })), { ordered: false });
+    } catch (err) {
+      const errors = (err as { writeErrors?: Array<{ code?: number; index: number }> | { code?: number; index: number } }).writeErrors;
+      const list = Array.isArray(errors) ? errors : errors ? [errors] : [];
+      if (!list.length || list.some((e) => e.code !== 11000)) throw err;
+      refused = list.map((e) => names[e.index]!);
+    }
+    const busy: string[] = [];
+    for (const name of refused) {
+      const stolen = await this.leases.findOneAndUpdate({ _id: name, expiresAt: { $lt: now } }, { $set: { token, owner: this.owner, expiresAt } });
+      if (!stolen) busy.push(name);
+    }
+    return busy;
   }
 }
