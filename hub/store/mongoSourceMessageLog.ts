@@ -6,36 +6,45 @@ type Doc = Omit<SourceMessageRecord, 'id' | 'raw' | 'receivedAt' | 'processedAt'
   raw: Binary;
   receivedAt: Date;
   processedAt: Date;
-  resourceRefs: string[];
 };
 
 export class MongoSourceMessageLog implements SourceMessageLog {
   private readonly coll: Collection<Doc>;
-  private indexed = false;
 
-  constructor(db: Db) {
+  /** `writers`: who wrote each version of a resource (the resource store), for forResource */
+  constructor(db: Db, private readonly writers?: { writersOf(type: string, id: string): Promise<Array<{ versionId: number; writtenBy?: string }>> }) {
     this.coll = db.collection<Doc>('source_messages');
   }
 
-  private async ensureIndexes(): Promise<void> {
-    if (this.indexed) return;
-    await this.coll.createIndex({ resourceRefs: 1, processedAt: -1 });
-    await this.coll.createIndex({ sourceSystem: 1, controlId: 1 });
-    this.indexed = true;
+  private docOf(entry: SourceMessageRecord): Doc {
+    const { id, raw, receivedAt, processedAt, ...rest } = entry;
+    return { ...rest, _id: id, raw: new Binary(raw), receivedAt: new Date(receivedAt), processedAt: new Date(processedAt) };
   }
 
   async record(entry: SourceMessageRecord): Promise<void> {
-    await this.ensureIndexes();
-    const { id, raw, receivedAt, processedAt, ...rest } = entry;
-    await this.coll.replaceOne(
-      { _id: id },
-      { ...rest, raw: new Binary(raw), receivedAt: new Date(receivedAt), processedAt: new Date(processedAt), resourceRefs: entry.resources.map((r) => r.reference) },
-      { upsert: true },
-    );
+    await this.recordMany([entry]);
+  }
+
+  /**
+   * One bulk write for a batch of messages. The pipeline writes these last, so a message's entry
+   * says its processing completed (processedIds).
+   */
+  async recordMany(entries: SourceMessageRecord[]): Promise<void> {
+    if (!entries.length) return;
+    await this.coll.bulkWrite(entries.map((e) => {
+      const { _id, ...replacement } = this.docOf(e);
+      return { replaceOne: { filter: { _id }, replacement, upsert: true } };
+    }), { ordered: false });
+  }
+
+  async processedIds(ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const docs = await this.coll.find({ _id: { $in: [...new Set(ids)] } }, { projection: { _id: 1, status: 1 } }).toArray();
+    return new Set(docs.filter((d) => d.status === 'processed').map((d) => d._id));
   }
 
   private toRecord(doc: Doc): SourceMessageRecord {
-    const { _id, raw, receivedAt, processedAt, resourceRefs: _refs, ...rest } = doc;
+    const { _id, raw, receivedAt, processedAt, ...rest } = doc;
     return { ...rest, id: _id, raw: Buffer.from(raw.buffer), receivedAt: receivedAt.toISOString(), processedAt: processedAt.toISOString() };
   }
 
@@ -44,8 +53,14 @@ export class MongoSourceMessageLog implements SourceMessageLog {
     return doc ? this.toRecord(doc) : undefined;
   }
 
+  /** The messages that wrote versions of a resource (each version names its writer), newest first. */
   async forResource(reference: string, limit = 50): Promise<SourceMessageRecord[]> {
-    const docs = await this.coll.find({ resourceRefs: reference }).sort({ processedAt: -1 }).limit(limit).toArray();
-    return docs.map((d) => this.toRecord(d));
+    const [type = '', id = ''] = reference.split('/');
+    if (!this.writers) return [];
+    const writers = (await this.writers.writersOf(type, id)).flatMap((v) => (v.writtenBy ? [v.writtenBy] : []));
+    const ids = [...new Set(writers)].slice(0, limit);
+    if (!ids.length) return [];
+    const byId = new Map((await this.coll.find({ _id: { $in: ids } }).toArray()).map((d) => [d._id, d]));
+    return ids.map((i) => byId.get(i)).filter((d): d is Doc => d !== undefined).map((d) => this.toRecord(d));
   }
 }

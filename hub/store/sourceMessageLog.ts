@@ -27,7 +27,11 @@ export interface SourceMessageRecord {
 
 export interface SourceMessageLog {
   record(entry: SourceMessageRecord): Promise<void>;
+  /** a batch in one write */
+  recordMany(entries: SourceMessageRecord[]): Promise<void>;
+  /** which of these messages were processed to the end (their entry is written last) */
+  processedIds(ids: string[]): Promise<Set<string>>;
   get(id: string): Promise<SourceMessageRecord | undefined>;
-  /** messages that wrote a given resource, newest first */
+  /** messages that wrote versions of a given resource, newest first */
   forResource(reference: string, limit?: number): Promise<SourceMessageRecord[]>;
 }

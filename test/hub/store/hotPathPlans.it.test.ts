@@ -89,7 +89,7 @@ describe('Hot paths are index reads (real MongoDB-wire server, query plans)', fu
     // the same person from another feed: matched against the first
     await store.write({ resource: patient('lis-p1', 'Zhang', 'Given1', '1951-02-11', 'L1', 'urn:lis:mrn') });
     const linked = await index.indexSource('lis-p1');
-    await store.write({ resource: { ...people[1]!, gender: 'male' } }); // an update: postings move
+    await store.write({ resource: { ...people[1]!, gender: 'male' } as StoredResource }); // an update: postings move
     await store.repair([{ type: 'Patient', id: 'p1' }]);
 
     const date = fhirDateRange('1951-02-11')!;
