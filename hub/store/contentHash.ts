@@ -10,13 +10,17 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
 /**
  * Hash of a resource's content. Version, timestamp and meta.source (which names the message)
  * change with every delivery, so they are left out: an identical resend changes nothing. Tags
- * (the mapping version) stay in, so a mapping change is a new version.
+ * (the mapping version) stay in, so a mapping change is a new version. A sealed resource's hash
+ * is keyed (`digest`, hub/crypto): a plain SHA-256 beside it would let anyone confirm a guess
+ * of its content.
  */
-export function resourceContentHash(resource: Record<string, unknown>): string {
+export function resourceContentHash(resource: Record<string, unknown>, digest: (canonical: string) => string = sha256): string {
   const { meta, ...content } = resource;
   const { versionId: _v, lastUpdated: _l, source: _s, ...restMeta } = (meta ?? {}) as Record<string, unknown>;
-  return createHash('sha256').update(canonicalJson({ ...content, meta: restMeta })).digest('hex');
+  return digest(canonicalJson({ ...content, meta: restMeta }));
 }

@@ -114,8 +114,28 @@ function dateRanges(v: unknown): DateRange[] {
 const head = (text: string): string => Array.from(text).slice(0, MAX_INDEXED_CHARS).join('');
 const isWide = (r: DateRange): boolean => Date.parse(r.hi) - Date.parse(r.lo) >= NARROW_DATE_MS;
 
+/**
+ * With encryption at rest, the string and token values of the sealed types (Patient, ...) are
+ * posted as keyed hashes instead of text (hub/crypto), so the index holds no name or number. A
+ * hash matches only the whole value: a string search becomes an exact match of a whole
+ * normalised part (family, given, line, city...), a token search an exact code. Token systems,
+ * dates and references stay as they are. Without a hasher nothing changes.
+ */
+export interface PostingValueHasher {
+  /** whether this type's string and token postings are hashed */
+  hashes(type: string): boolean;
+  /** the key part standing for a normalised string or a token code (no `|` or `%` in it) */
+  hash(type: string, family: string, value: string): string;
+}
+
+type ValueHash = ((value: string) => string) | undefined;
+
+function valueHashOf(hasher: PostingValueHasher | undefined, type: string, family: string): ValueHash {
+  return hasher?.hashes(type) ? (value) => hasher.hash(type, family, value) : undefined;
+}
+
 /** The encoded values (everything between family and id) a family holds for a resource. */
-function familyValues(family: Family, resource: Resource): { values: Set<string>; ends: Set<string> } {
+function familyValues(family: Family, resource: Resource, hash: ValueHash): { values: Set<string>; ends: Set<string> } {
   const { def } = family;
   const values = new Set<string>();
   const ends = new Set<string>();
@@ -125,11 +145,11 @@ function familyValues(family: Family, resource: Resource): { values: Set<string>
         case 'string':
           for (const s of stringParts(v)) {
             const n = normalizeSearchString(s);
-            if (n) values.add(encodeKeyPart(head(n)));
+            if (n) values.add(hash ? hash(n) : encodeKeyPart(head(n)));
           }
           break;
         case 'token':
-          for (const t of tokenPairs(v)) values.add(`${encodeKeyPart(head(t.code))}${SEP}${encodeKeyPart(t.system ?? '')}`);
+          for (const t of tokenPairs(v)) values.add(`${hash ? hash(t.code) : encodeKeyPart(head(t.code))}${SEP}${encodeKeyPart(t.system ?? '')}`);
           break;
         case 'reference': {
           const key = isObj(v) && typeof v.reference === 'string' ? referenceKey(v.reference) : undefined;
@@ -151,14 +171,14 @@ function familyValues(family: Family, resource: Resource): { values: Set<string>
 }
 
 /** Every posting id of a resource (`<Type>|<family>|<value>|<id>`), sorted. */
-export function postingIdsOf(resource: Resource & { id: string }): string[] {
+export function postingIdsOf(resource: Resource & { id: string }, hasher?: PostingValueHasher): string[] {
   const type = resource.resourceType;
   const out = new Set<string>();
   const seen = new Set<string>();
   for (const family of familiesOf(type).values()) {
     if (seen.has(family.name)) continue;
     seen.add(family.name);
-    const { values, ends } = familyValues(family, resource);
+    const { values, ends } = familyValues(family, resource, valueHashOf(hasher, type, family.name));
     for (const v of values) out.add(`${type}${SEP}${family.name}${SEP}${v}${SEP}${resource.id}`);
     for (const v of ends) out.add(`${type}${SEP}${family.name}>${SEP}${v}${SEP}${resource.id}`);
   }
@@ -182,15 +202,16 @@ export interface CriterionRanges {
   exact: boolean;
 }
 
-export function criterionRanges(type: string, c: IndexCriterion): CriterionRanges | undefined {
+export function criterionRanges(type: string, c: IndexCriterion, hasher?: PostingValueHasher): CriterionRanges | undefined {
   if (c.param === '_id' || c.missing !== undefined || c.negate || !c.anyOf?.length) return undefined;
   const family = familiesOf(type).get(c.param);
   if (!family) return undefined;
   const base = `${type}${SEP}${family.name}${SEP}`;
   const ranges: KeyRange[] = [];
   let exact = true;
+  const hash = valueHashOf(hasher, type, family.name);
   for (const m of c.anyOf) {
-    const r = matchRanges(base, `${type}${SEP}${family.name}>${SEP}`, family.def, m);
+    const r = matchRanges(base, `${type}${SEP}${family.name}>${SEP}`, family.def, m, hash);
     if (!r) return undefined;
     ranges.push(...r.ranges);
     exact &&= r.exact;
@@ -198,12 +219,14 @@ export function criterionRanges(type: string, c: IndexCriterion): CriterionRange
   return { ranges: mergeRanges(ranges), exact };
 }
 
-function matchRanges(base: string, endBase: string, def: SearchParamDefinition, m: IndexMatch): CriterionRanges | undefined {
+function matchRanges(base: string, endBase: string, def: SearchParamDefinition, m: IndexMatch, hash: ValueHash): CriterionRanges | undefined {
   switch (m.kind) {
     case 'string': {
       if (m.mode === 'contains') return undefined;
       const v = normalizeSearchString(m.value);
       if (!v) return undefined;
+      // a hashed value is found whole: a prefix search finds the parts equal to it
+      if (hash) return { ranges: [prefixRange(`${base}${hash(v)}${SEP}`)], exact: true };
       const indexed = head(v);
       const truncated = indexed !== v;
       // an exact value is followed by the separator; a prefix by anything
@@ -215,6 +238,12 @@ function matchRanges(base: string, endBase: string, def: SearchParamDefinition, 
       if (def.type === 'reference') return { ranges: [prefixRange(`${base}${encodeKeyPart(m.value)}${SEP}`)], exact: true };
       if (def.type !== 'token') return undefined;
       const bar = m.value.indexOf('|');
+      if (hash) {
+        const code = bar < 0 ? m.value : m.value.slice(bar + 1);
+        if (!code) return undefined;
+        const system = bar < 0 ? '' : `${encodeKeyPart(m.value.slice(0, bar))}${SEP}`;
+        return { ranges: [prefixRange(`${base}${hash(code)}${SEP}${system}`)], exact: true };
+      }
       if (bar < 0) return { ranges: [prefixRange(`${base}${encodeKeyPart(head(m.value))}${SEP}`)], exact: head(m.value) === m.value };
       const system = m.value.slice(0, bar);
       const code = m.value.slice(bar + 1);

@@ -1,5 +1,5 @@
 import { HubError } from '../core/hubError.ts';
-import { criterionRanges, resourceIdOfPosting, type CriterionRanges } from './postingKeys.ts';
+import { criterionRanges, resourceIdOfPosting, type CriterionRanges, type PostingValueHasher } from './postingKeys.ts';
 import type { MongoPostingStore } from './postingStore.ts';
 import type { IndexCriterion, SearchQuery, SearchResult, StoredResource } from './resourceStore.ts';
 import { searchIndexFor } from './searchIndex.ts';
@@ -22,6 +22,8 @@ export interface PostingSearchSource {
   pageAll(type: string, skip: number, limit: number | undefined): Promise<StoredResource[]>;
   countAll(type: string): Promise<number>;
   scanAll(type: string): AsyncIterable<StoredResource>;
+  /** how the postings' values were hashed (encryption at rest), so conditions hash alike */
+  hasher?: PostingValueHasher;
 }
 
 const BATCH = 200;
@@ -104,7 +106,7 @@ export async function postingSearch(src: PostingSearchSource, type: string, quer
       ids = ids ? ids.filter((id) => listedIds.includes(id)) : [...new Set(listedIds)];
       continue;
     }
-    const ranges = criterionRanges(type, c);
+    const ranges = criterionRanges(type, c, src.hasher);
     plans.push({ criterion: c, ...(ranges ? { ranges } : {}) });
   }
 
@@ -255,7 +257,7 @@ export async function* postingScan(src: PostingSearchSource, type: string, query
   let best: { ranges: CriterionRanges; n: number } | undefined;
   if (!ids) {
     for (const c of rest) {
-      const ranges = criterionRanges(type, c);
+      const ranges = criterionRanges(type, c, src.hasher);
       if (!ranges) continue;
       const n = await countRanges(src, ranges);
       if (!best || n < best.n) best = { ranges, n };
