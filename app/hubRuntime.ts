@@ -20,7 +20,7 @@ import type { MappingRegistry } from '../hub/mapping/mappingRegistry.ts';
 import { DeadLetterPublisher } from '../hub/pipeline/deadLetter.ts';
 import { FhirNormalizer } from '../hub/pipeline/fhirNormalizer.ts';
 import { Hl7v2Normalizer } from '../hub/pipeline/hl7v2Normalizer.ts';
-import { createRecordProcessor } from '../hub/pipeline/recordProcessor.ts';
+import { createBatchProcessor, createRecordProcessor } from '../hub/pipeline/recordProcessor.ts';
 import { fullResourceValidators } from '../hub/pipeline/fhirSchemaValidator.ts';
 import { connectMongo, type MongoConnection } from '../hub/store/mongoConnection.ts';
 import { MongoExportJobs } from '../hub/store/exportJobs.ts';
@@ -92,23 +92,26 @@ export class HubRuntime {
         log,
       };
       const normalizer = new Hl7v2Normalizer(normalizerDeps);
-      const processor = createRecordProcessor({
+      const processorDeps = {
         normalizers: {
           [CONTENT_TYPES.hl7v2]: normalizer,
           // FHIR input goes through the same validators and store as HL7v2
           [CONTENT_TYPES.fhirJson]: new FhirNormalizer(normalizerDeps),
         },
-        messageLog: new MongoSourceMessageLog(this.mongo.db),
+        store: this.store,
+        messageLog: new MongoSourceMessageLog(this.mongo.db, this.store),
         deadLetter: new DeadLetterPublisher(this.producer, config.kafka.topics.deadLetter),
         log,
         ...(this.patientIndex ? { onProcessed: patientIndexHook(this.patientIndex) } : {}),
-      });
+      };
+      const processor = createRecordProcessor(processorDeps);
       this.consumer = new KafkaRecordConsumer({
         brokers: config.kafka.brokers, security: kafkaSecurity, groupId: config.pipeline.groupId, clientId: `${config.kafka.clientId}-pipeline`,
         topics: [config.kafka.topics.hl7v2Inbound, config.kafka.topics.fhirInbound], batchSize: config.pipeline.batchSize,
         retry: { maxAttempts: config.pipeline.maxAttempts, initialDelayMs: config.pipeline.backoff.initialMs, maxDelayMs: config.pipeline.backoff.maxMs },
       }, log);
-      await this.consumer.start(processor);
+      // what waits in a partition is stored as one batch; a failed batch is retried record by record
+      await this.consumer.start(processor, createBatchProcessor(processorDeps, processor));
       log.info({ groupId: config.pipeline.groupId }, 'pipeline consuming');
     }
 

@@ -4,7 +4,7 @@ import { HubError } from '../core/hubError.ts';
 import type { KafkaClientSecurity } from './kafkaSecurity.ts';
 import type { Logger } from '../core/logger.ts';
 import type {
-  BusConsumer, BusHeaders, BusProducer, ConsumedRecord, OutgoingRecord, RecordHandler, RecordPosition,
+  BatchHandler, BusConsumer, BusHeaders, BusProducer, ConsumedRecord, OutgoingRecord, RecordHandler, RecordPosition,
   TopicAdmin, TopicSpec,
 } from './messageBus.ts';
 import { PartitionLane, type RetryPolicy } from './partitionLane.ts';
@@ -145,6 +145,8 @@ export interface KafkaConsumerSettings {
   /** records fetched per poll; also how many records one partition may hold in memory before its fetching pauses */
   batchSize: number;
   retry: RetryPolicy;
+  /** at most this many waiting records of a partition go to the batch handler at once (default batchSize) */
+  maxBatchRecords?: number;
 }
 
 export function headersOf(message: Message): BusHeaders {
@@ -183,6 +185,7 @@ export class KafkaRecordConsumer implements BusConsumer {
   private running = false;
   private loop: Promise<void> | undefined;
   private handler: RecordHandler | undefined;
+  private batchHandler: BatchHandler | undefined;
   /** partitions the group gave us; records of others (fetched before a revoke) are left to their new owner */
   private readonly assigned = new Set<string>();
   private readonly lanes = new Map<string, PartitionLane>();
@@ -206,8 +209,9 @@ export class KafkaRecordConsumer implements BusConsumer {
     this.consumer.on('rebalance', (err, partitions) => this.rebalanced(err, partitions));
   }
 
-  async start(handler: RecordHandler): Promise<void> {
+  async start(handler: RecordHandler, batch?: BatchHandler): Promise<void> {
     this.handler = handler;
+    this.batchHandler = batch;
     await new Promise<void>((resolve, reject) => {
       this.consumer.connect({ timeout: 10_000 }, (err) =>
         err ? reject(new HubError('BUS_UNAVAILABLE', `cannot reach Kafka at ${this.settings.brokers}: ${err.message}`)) : resolve());
@@ -288,7 +292,10 @@ export class KafkaRecordConsumer implements BusConsumer {
       failed: (record, attempt, err, retryInMs) => this.log.error({
         err: (err as Error).message, topic: record.topic, partition: record.partition, offset: record.offset, attempt, retryInMs,
       }, 'record handler failed; will retry'),
-    }, this.retiring.get(key));
+      batchFailed: (records, err) => this.log.warn({
+        err: (err as Error).message, topic: records[0]!.topic, partition: records[0]!.partition, from: records[0]!.offset, records: records.length,
+      }, 'batch failed; handling its records one by one'),
+    }, this.retiring.get(key), this.batchHandler ? { handler: this.batchHandler, maxRecords: this.settings.maxBatchRecords ?? this.settings.batchSize } : undefined);
     this.lanes.set(key, lane);
     return lane;
   }

@@ -48,8 +48,15 @@ export interface DeliveryAttempt {
 /** Handles one record; throwing means "retry later" (the record is not committed). */
 export type RecordHandler = (record: ConsumedRecord, delivery: DeliveryAttempt) => Promise<void>;
 
+/**
+ * Handles several consecutive records of one partition at once (fewer, larger store writes).
+ * It either settles them all or throws, and then each is handled again on its own by the
+ * RecordHandler, so one bad record never holds the others: handling must be idempotent.
+ */
+export type BatchHandler = (records: ConsumedRecord[]) => Promise<void>;
+
 export interface BusConsumer {
-  start(handler: RecordHandler): Promise<void>;
+  start(handler: RecordHandler, batch?: BatchHandler): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import type { ConsumedRecord, RecordHandler } from './messageBus.ts';
+import type { BatchHandler, ConsumedRecord, RecordHandler } from './messageBus.ts';
 
 export interface RetryPolicy {
   /** from this attempt on the handler is told to settle the record instead of throwing */
@@ -14,15 +14,24 @@ export function backoffDelay(policy: RetryPolicy, attempt: number): number {
 }
 
 export interface LaneHooks {
-  /** the handler settled the record: its offset may be committed. `backlog`: records still waiting */
+  /** the handler settled the record (and those before it): its offset may be committed. `backlog`: records still waiting */
   done(record: ConsumedRecord, backlog: number): void;
   failed(record: ConsumedRecord, attempt: number, err: unknown, retryInMs: number): void;
+  /** a batch failed as a whole; its records are handled one by one next */
+  batchFailed?(records: ConsumedRecord[], err: unknown): void;
+}
+
+/** Records waiting in a lane are handled together, up to `maxRecords` at a time. */
+export interface LaneBatching {
+  handler: BatchHandler;
+  maxRecords: number;
 }
 
 /**
- * The records of one partition, handled one at a time in offset order. A record whose handler
- * throws waits and is tried again; only its own lane waits, so other partitions go on. The
- * consumer feeds lanes and commits what they report done.
+ * The records of one partition, handled in offset order: those waiting together as one batch
+ * when a batch handler is given, else one at a time. A batch that fails is handled again record
+ * by record; a record whose handler throws waits and is tried again. Only its own lane waits,
+ * so other partitions go on. The consumer feeds lanes and commits what they report done.
  */
 export class PartitionLane {
   private readonly queue: ConsumedRecord[] = [];
@@ -37,6 +46,7 @@ export class PartitionLane {
   constructor(
     private readonly handler: RecordHandler, private readonly policy: RetryPolicy, private readonly hooks: LaneHooks,
     private readonly previous: Promise<void> = Promise.resolve(),
+    private readonly batching?: LaneBatching,
   ) {}
 
   /** records fetched and not yet settled, including the one in hand */
@@ -69,10 +79,25 @@ export class PartitionLane {
         this.draining = undefined;
         return;
       }
+      if (this.batching && this.queue.length > 1 && await this.settleBatch()) continue;
       const settled = await this.settle(record);
       if (this.queue[0] === record) this.queue.shift();
       if (settled) this.hooks.done(record, this.queue.length);
     }
+  }
+
+  /** true when the records at the head were settled as one batch (and are off the queue) */
+  private async settleBatch(): Promise<boolean> {
+    const batch = this.queue.slice(0, this.batching!.maxRecords);
+    try {
+      await this.batching!.handler(batch);
+    } catch (err) {
+      this.hooks.batchFailed?.(batch, err);
+      return false;
+    }
+    if (this.queue[0] === batch[0]) this.queue.splice(0, batch.length);
+    this.hooks.done(batch[batch.length - 1]!, this.queue.length);
+    return true;
   }
 
   /** true once the handler succeeded; false when the lane stopped first */

@@ -2,9 +2,9 @@ import { HubError } from '../core/hubError.ts';
 import type { InboundEnvelope } from '../core/inboundEnvelope.ts';
 import { mapFhirInput, type FhirMappingOutput } from './fhirInputMapping.ts';
 import { fhirInputRules } from './fhirInputRules.ts';
-import { inStage, MessageRejected, type NormalizedMessage, type NormalizerDeps } from './hl7v2Normalizer.ts';
+import { inStage, MessageRejected, type NormalizedMessage, type NormalizerDeps, type PreparedMessage } from './hl7v2Normalizer.ts';
 import { unstorableValueError } from '../store/storableJson.ts';
-import { checkResourceCount, storeMapped, validateMapped } from './mappedResourceSteps.ts';
+import { checkResourceCount, storePrepared, validateMapped } from './mappedResourceSteps.ts';
 
 /**
  * Decode → parse → normalise → validate → store, for FHIR JSON (a Bundle of any type or one
@@ -49,14 +49,18 @@ export class FhirNormalizer {
     return { ...out, charset };
   }
 
-  async process(envelope: InboundEnvelope): Promise<NormalizedMessage> {
+  /** Decode, parse, normalise and validate: everything but the store write (the pipeline writes batches). */
+  prepare(envelope: InboundEnvelope): PreparedMessage {
     const mapped = this.map(envelope);
-    const written = await storeMapped(this.deps.store, mapped.resources);
     if (mapped.warnings.length) this.deps.log.debug({ controlId: mapped.controlId, warnings: mapped.warnings }, 'FHIR input warnings');
     return {
       mappingId: mapped.mappingId, mappingVersion: mapped.mappingVersion, messageType: mapped.messageType,
-      charset: mapped.charset, written, warnings: mapped.warnings,
+      charset: mapped.charset, resources: mapped.resources, warnings: mapped.warnings,
       ...(mapped.controlId ? { controlId: mapped.controlId } : {}), ...(mapped.patient ? { patient: mapped.patient } : {}),
     };
+  }
+
+  async process(envelope: InboundEnvelope): Promise<NormalizedMessage> {
+    return storePrepared(this.deps.store, this.prepare(envelope));
   }
 }

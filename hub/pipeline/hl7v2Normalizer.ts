@@ -8,21 +8,27 @@ import { parseHl7 } from '../hl7v2/hl7Parser.ts';
 import { mapHl7Message, type MappedResource, type MappingSettings } from '../mapping/mappingEngine.ts';
 import type { MappingRegistry } from '../mapping/mappingRegistry.ts';
 import type { ResourceStore, WriteResult } from '../store/resourceStore.ts';
-import { checkResourceCount, storeMapped, validateMapped } from './mappedResourceSteps.ts';
+import { checkResourceCount, storePrepared, validateMapped, type ResourceToStore } from './mappedResourceSteps.ts';
 import type { PipelineStage } from './deadLetter.ts';
 import type { ResourceValidator } from './resourceValidator.ts';
 
-export interface NormalizedMessage {
+/** A message mapped and validated, ready to be stored. */
+export interface PreparedMessage {
   mappingId: string;
   mappingVersion: string;
   controlId?: string;
   messageType: string;
   charset: string;
-  written: Array<{ key: string; reference: string; result: WriteResult }>;
+  resources: ResourceToStore[];
   patient?: string;
   /** statements about patient identity (A40 merge, A37 unlink) for the patient index */
   directives?: PatientDirective[];
   warnings: string[];
+}
+
+/** A message once stored: what each of its resources became. */
+export interface NormalizedMessage extends Omit<PreparedMessage, 'resources'> {
+  written: Array<{ key: string; reference: string; result: WriteResult }>;
 }
 
 /** A failure that belongs to the message (bad input, bad mapping): dead-letter it, do not retry. */
@@ -92,17 +98,20 @@ export class Hl7v2Normalizer {
     };
   }
 
-  async process(envelope: InboundEnvelope): Promise<NormalizedMessage> {
+  /** Decode, parse, map and validate: everything but the store write (the pipeline writes batches). */
+  prepare(envelope: InboundEnvelope): PreparedMessage {
     const mapped = this.map(envelope);
-    const written = await storeMapped(this.deps.store, mapped.resources.map((r) => ({
-      key: r.key, resource: r.resource, ...(mapped.eventTime ? { sourceTime: mapped.eventTime } : {}),
-    })));
     if (mapped.warnings.length) this.deps.log.debug({ controlId: mapped.controlId, warnings: mapped.warnings }, 'mapping warnings');
     return {
       mappingId: mapped.mappingId, mappingVersion: mapped.mappingVersion, messageType: mapped.messageType,
-      charset: mapped.charset, written, warnings: mapped.warnings,
+      charset: mapped.charset, warnings: mapped.warnings,
+      resources: mapped.resources.map((r) => ({ key: r.key, resource: r.resource, ...(mapped.eventTime ? { sourceTime: mapped.eventTime } : {}) })),
       ...(mapped.controlId ? { controlId: mapped.controlId } : {}), ...(mapped.patient ? { patient: mapped.patient } : {}),
       ...(mapped.directives ? { directives: mapped.directives } : {}),
     };
+  }
+
+  async process(envelope: InboundEnvelope): Promise<NormalizedMessage> {
+    return storePrepared(this.deps.store, this.prepare(envelope));
   }
 }

@@ -3,7 +3,7 @@ import { HubError, toHubError } from '../core/hubError.ts';
 import type { ResourceStore, StoredResource, WriteResult } from '../store/resourceStore.ts';
 import { unstorableValueError } from '../store/storableJson.ts';
 import { storeErrorKind } from '../store/storeErrorKind.ts';
-import { MessageRejected } from './hl7v2Normalizer.ts';
+import { MessageRejected, type NormalizedMessage, type PreparedMessage } from './hl7v2Normalizer.ts';
 import type { ResourceValidator } from './resourceValidator.ts';
 
 /**
@@ -45,26 +45,40 @@ export function checkResourceCount(count: number, maxResources: number): void {
   }
 }
 
+/** Patients first: clinical resources reference them, and the patient index reacts to them. */
+export function storeOrder(resources: readonly ResourceToStore[]): ResourceToStore[] {
+  return [...resources].sort((a, b) => rank(a.resource) - rank(b.resource));
+}
+
 /**
- * Writes Patients first (clinical resources reference them, and the patient index reacts to
- * them). A store refusal of the data is the message's fault (dead-letter); anything else is
- * infrastructure and is thrown so the consumer retries the record (storeErrorKind.ts tells them apart).
+ * Writes the resources of several messages in one batch (in message order, each message's
+ * Patients first), noting each message as the writer of what it changed. A store refusal of the
+ * data is a message's fault (dead-letter); anything else is infrastructure and is thrown so the
+ * consumer retries (storeErrorKind.ts tells them apart). Returns, per message, what each
+ * resource became.
  */
-export async function storeMapped(store: ResourceStore, resources: ResourceToStore[]): Promise<WrittenResource[]> {
-  const written: WrittenResource[] = [];
-  const ordered = [...resources].sort((a, b) => rank(a.resource) - rank(b.resource));
-  for (const r of ordered) {
-    let result: WriteResult;
-    try {
-      result = await store.write({ resource: r.resource, ...(r.sourceTime ? { sourceTime: r.sourceTime } : {}) });
-    } catch (err) {
-      const e = toHubError(err, 'STORE_WRITE_FAILED');
-      if (storeErrorKind(err) === 'permanent') throw new MessageRejected(e, 'store');
-      throw e;
-    }
-    written.push({ key: r.key, reference: `${r.resource.resourceType}/${r.resource.id}`, result });
+export async function storeBatch(store: ResourceStore, messages: ReadonlyArray<{ resources: readonly ResourceToStore[]; writer?: string }>): Promise<WrittenResource[][]> {
+  const ordered = messages.map((m) => storeOrder(m.resources));
+  const requests = ordered.flatMap((list, i) => list.map((r) => ({
+    resource: r.resource, ...(r.sourceTime ? { sourceTime: r.sourceTime } : {}), ...(messages[i]!.writer ? { writer: messages[i]!.writer } : {}),
+  })));
+  let results: WriteResult[];
+  try {
+    results = await store.writeMany(requests);
+  } catch (err) {
+    const e = toHubError(err, 'STORE_WRITE_FAILED');
+    if (storeErrorKind(err) === 'permanent') throw new MessageRejected(e, 'store');
+    throw e;
   }
-  return written;
+  let next = 0;
+  return ordered.map((list) => list.map((r) => ({ key: r.key, reference: `${r.resource.resourceType}/${r.resource.id}`, result: results[next++]! })));
+}
+
+/** One message's resources, stored (tests and `hub mapping test --against-store` use it). */
+export async function storePrepared(store: ResourceStore, prepared: PreparedMessage, writer?: string): Promise<NormalizedMessage> {
+  const [written] = await storeBatch(store, [{ resources: prepared.resources, ...(writer ? { writer } : {}) }]);
+  const { resources: _resources, ...rest } = prepared;
+  return { ...rest, written: written! };
 }
 
 function rank(r: Resource): number {

@@ -8,7 +8,7 @@ describe('FHIR connector options', () => {
     const push = connectors.find((c) => c.kind === 'fhir-http')!;
     const poll = connectors.find((c) => c.kind === 'fhir-poll')!;
     expect(push).to.deep.include({ host: '127.0.0.1', port: 2590 });
-    expect(connectorOptions(push)).to.deep.equal({ path: '/fhir', maxBodyBytes: 1_000_000, stopGraceMs: 5000 });
+    expect(connectorOptions(push)).to.deep.equal({ path: '/fhir', maxBodyBytes: 1_000_000, stopGraceMs: 5000, auth: { mode: 'bearer' } });
     expect(poll.enabled).to.equal(false);
     expect(connectorOptions(poll)).to.deep.include({ pageSize: 100, maxPagesPerRun: 1000, timeoutMs: 30_000, schedule: '*/5 * * * *' });
   });

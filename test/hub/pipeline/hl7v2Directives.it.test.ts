@@ -43,6 +43,7 @@ describe('Patient directives reach the patient-index hook after the resources ar
     });
     handle = createRecordProcessor({
       normalizers: { [CONTENT_TYPES.hl7v2]: normalizer },
+      store,
       messageLog: new MongoSourceMessageLog(mongo.db),
       deadLetter: new DeadLetterPublisher(refusingProducer, 'unused'),
       log: silentLogger(),

@@ -37,7 +37,12 @@ class FaultyStore {
 
   asStore(): ResourceStore {
     return new Proxy(this.real, {
-      get: (target, prop, receiver) => (prop === 'write' ? (req: WriteRequest) => this.write(req) : Reflect.get(target, prop, receiver)),
+      get: (target, prop, receiver) => {
+        if (prop === 'write') return (req: WriteRequest) => this.write(req);
+        // the pipeline writes batches: each request meets its patient's fault, as a single write would
+        if (prop === 'writeMany') return async (reqs: WriteRequest[]) => { const out: WriteResult[] = []; for (const r of reqs) out.push(await this.write(r)); return out; };
+        return Reflect.get(target, prop, receiver);
+      },
     });
   }
 
@@ -83,6 +88,7 @@ describe('a record the store cannot take never holds the other partitions (Kafka
           settings: { timeZone: 'Asia/Shanghai', identifierSystemBase: 'urn:hub:identifier' }, limits: config.pipeline.limits,
         }),
       },
+      store: faulty.asStore(),
       messageLog: new MongoSourceMessageLog(db),
       deadLetter: new DeadLetterPublisher(producer, dlq),
       log,
