@@ -1,4 +1,5 @@
-import type { Collection, Db, Filter } from 'mongodb';
+import type { Binary, Collection, Db, Filter } from 'mongodb';
+import { openJson, sealJson, type FieldProtector } from '../store/fieldProtector.ts';
 import { encodeKeyPart } from '../store/postingKeys.ts';
 import { isDuplicateKeyOnly } from '../store/postingStore.ts';
 import { HubError } from '../core/hubError.ts';
@@ -7,6 +8,20 @@ import type { MpiRepository } from './mpiRepository.ts';
 
 interface BlockDoc { _id: string }
 interface PostingDoc { _id: string }
+
+/**
+ * A source entry at rest with encryption on: features and blocking keys (names, numbers, phones,
+ * addresses, birth dates) sealed together; what the index reads them by stays in clear.
+ */
+interface SealedSourceDoc {
+  _id: string;
+  sealed: Binary;
+  sourceSystem: string;
+  updatedAt: string;
+}
+
+/** A merge at rest with encryption on: the golden Patients as they were, sealed. */
+type StoredMerge = MergeSnapshot & { sealedGoldenBefore?: Binary };
 
 /** Collection names; all owned by the patient index. */
 export const MPI_COLLECTIONS = {
@@ -61,22 +76,32 @@ const P = {
 /** A block key and a source as one `_id`, so a block is one range: `<key>|<source>`. */
 const blockId = (key: string, source: string) => `${encodeKeyPart(key)}|${source}`;
 
+export interface MongoMpiRepositoryOptions {
+  /**
+   * encryption at rest (hub/crypto): source features and the golden Patients a merge saved are
+   * sealed, blocking keys are keyed hashes (a block is still one `_id` range); undefined = clear
+   */
+  protection?: FieldProtector;
+}
+
 /**
  * The MongoDB (and FerretDB v1) implementation: plain documents with unique `_id`s, every hot
  * read an `_id` lookup, list or range (FerretDB serves those from SQLite indexes with the build
  * fixes; see hub/store/README.md). Blocking keys are one document per (key, source).
  */
 export class MongoMpiRepository implements MpiRepository {
-  private readonly sources: Collection<SourceEntry>;
+  private readonly sources: Collection<SourceEntry | SealedSourceDoc>;
   private readonly blocks: Collection<BlockDoc>;
   private readonly links: Collection<LinkRecord>;
   private readonly noMatch: Collection<NoMatchRecord>;
   private readonly review: Collection<ReviewItem>;
-  private readonly merges: Collection<MergeSnapshot>;
+  private readonly merges: Collection<StoredMerge>;
   private readonly auditLog: Collection<AuditEntry>;
   private readonly postings: Collection<PostingDoc>;
+  private readonly protection: FieldProtector | undefined;
 
-  constructor(private readonly db: Db) {
+  constructor(private readonly db: Db, options: MongoMpiRepositoryOptions = {}) {
+    this.protection = options.protection;
     this.sources = db.collection(MPI_COLLECTIONS.sources);
     this.blocks = db.collection(MPI_COLLECTIONS.blocks);
     this.links = db.collection(MPI_COLLECTIONS.links);
@@ -114,13 +139,37 @@ export class MongoMpiRepository implements MpiRepository {
     return (await cursor.toArray()).map((d) => lastPart(d._id));
   }
 
+  /** The block key as stored: itself, or its keyed hash with encryption on. */
+  private blockKey(key: string): string {
+    return this.protection ? this.protection.keyedHash('mpi-block', key) : key;
+  }
+
+  private sourceOf(doc: SourceEntry | SealedSourceDoc): SourceEntry {
+    if (!('sealed' in doc)) return doc;
+    const { features, keys } = openJson<Pick<SourceEntry, 'features' | 'keys'>>(this.protection, doc.sealed, `mpi_sources/${doc._id}`);
+    return { _id: doc._id, features, keys, sourceSystem: doc.sourceSystem, updatedAt: doc.updatedAt };
+  }
+
+  private storedSource(entry: SourceEntry): SourceEntry | SealedSourceDoc {
+    if (!this.protection) return entry;
+    const { _id, features, keys, sourceSystem, updatedAt } = entry;
+    return { _id, sealed: sealJson(this.protection, { features, keys }, `mpi_sources/${_id}`), sourceSystem, updatedAt };
+  }
+
+  private mergeOf(doc: StoredMerge): MergeSnapshot {
+    if (!doc.sealedGoldenBefore) return doc;
+    const { sealedGoldenBefore, ...rest } = doc;
+    return { ...rest, goldenBefore: openJson<MergeSnapshot['goldenBefore']>(this.protection, sealedGoldenBefore, `mpi_merges/${doc._id}`) };
+  }
+
   async getSource(id: string): Promise<SourceEntry | undefined> {
-    return (await this.sources.findOne({ _id: id })) ?? undefined;
+    const doc = await this.sources.findOne({ _id: id });
+    return doc ? this.sourceOf(doc) : undefined;
   }
 
   async getSources(ids: string[]): Promise<SourceEntry[]> {
     if (!ids.length) return [];
-    return this.sources.find({ _id: { $in: [...new Set(ids)] } }).toArray();
+    return (await this.sources.find({ _id: { $in: [...new Set(ids)] } }).toArray()).map((d) => this.sourceOf(d));
   }
 
   async putSource(entry: SourceEntry, previousKeys: string[]): Promise<void> {
@@ -128,21 +177,21 @@ export class MongoMpiRepository implements MpiRepository {
     const added = entry.keys.filter((k) => !previousKeys.includes(k));
     if (added.length) {
       try {
-        await this.blocks.insertMany(added.map((k) => ({ _id: blockId(k, entry._id) })), { ordered: false });
+        await this.blocks.insertMany(added.map((k) => ({ _id: blockId(this.blockKey(k), entry._id) })), { ordered: false });
       } catch (err) {
         if (!isDuplicateKeyOnly(err)) throw new HubError('MPI_STORE_FAILED', `cannot write the blocking keys of Patient/${entry._id}: ${(err as Error).message}`, {}, { cause: err });
       }
     }
-    await this.sources.replaceOne({ _id: entry._id }, entry, { upsert: true });
+    await this.sources.replaceOne({ _id: entry._id }, this.storedSource(entry), { upsert: true });
     const gone = previousKeys.filter((k) => !entry.keys.includes(k));
-    if (gone.length) await this.blocks.deleteMany({ _id: { $in: gone.map((k) => blockId(k, entry._id)) } });
+    if (gone.length) await this.blocks.deleteMany({ _id: { $in: gone.map((k) => blockId(this.blockKey(k), entry._id)) } });
   }
 
   async candidateIds(keys: string[], exclude: string, limit: number, maxBlockSize: number): Promise<string[]> {
     if (!keys.length) return [];
     // one bounded range per key: a block larger than maxBlockSize is not selective and is skipped unread
     const blocks = await Promise.all([...new Set(keys)].map((k) =>
-      this.blocks.find({ _id: prefixRange(`${encodeKeyPart(k)}|`) }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(maxBlockSize + 1).toArray()));
+      this.blocks.find({ _id: prefixRange(`${encodeKeyPart(this.blockKey(k))}|`) }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(maxBlockSize + 1).toArray()));
     const shared = new Map<string, number>();
     for (const docs of blocks) {
       if (docs.length > maxBlockSize) continue;
@@ -155,7 +204,7 @@ export class MongoMpiRepository implements MpiRepository {
   }
 
   async *allSources(): AsyncIterable<SourceEntry> {
-    yield* this.sources.find({}).sort({ _id: 1 }).batchSize(1000);
+    for await (const doc of this.sources.find({}).sort({ _id: 1 }).batchSize(1000)) yield this.sourceOf(doc);
   }
 
   countSources(): Promise<number> {
@@ -292,11 +341,14 @@ export class MongoMpiRepository implements MpiRepository {
 
   async insertMerge(snapshot: MergeSnapshot): Promise<void> {
     await this.addPostings([P.into(snapshot.into, snapshot._id), P.from(snapshot.from, snapshot._id)]);
-    await this.merges.insertOne(snapshot);
+    await this.merges.insertOne(this.protection
+      ? { ...snapshot, goldenBefore: {}, sealedGoldenBefore: sealJson(this.protection, snapshot.goldenBefore, `mpi_merges/${snapshot._id}`) }
+      : snapshot);
   }
 
   async getMerge(id: string): Promise<MergeSnapshot | undefined> {
-    return (await this.merges.findOne({ _id: id })) ?? undefined;
+    const doc = await this.merges.findOne({ _id: id });
+    return doc ? this.mergeOf(doc) : undefined;
   }
 
   async setMergeStatus(id: string, from: MergeSnapshot['status'], to: MergeSnapshot['status'], extra: Partial<MergeSnapshot> = {}): Promise<boolean> {
@@ -307,14 +359,14 @@ export class MongoMpiRepository implements MpiRepository {
   async appliedMergesInto(golden: string): Promise<MergeSnapshot[]> {
     const ids = await this.postingTails(P.intos(golden));
     if (!ids.length) return [];
-    return (await this.merges.find({ _id: { $in: ids } }).toArray()).filter((m) => m.into === golden && m.status === 'applied')
+    return (await this.merges.find({ _id: { $in: ids } }).toArray()).map((m) => this.mergeOf(m)).filter((m) => m.into === golden && m.status === 'applied')
       .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
   }
 
   async latestAppliedMergeFrom(golden: string): Promise<MergeSnapshot | undefined> {
     const ids = await this.postingTails(P.froms(golden));
     if (!ids.length) return undefined;
-    const applied = (await this.merges.find({ _id: { $in: ids } }).toArray()).filter((m) => m.from === golden && m.status === 'applied');
+    const applied = (await this.merges.find({ _id: { $in: ids } }).toArray()).map((m) => this.mergeOf(m)).filter((m) => m.from === golden && m.status === 'applied');
     return applied.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))[0];
   }
 

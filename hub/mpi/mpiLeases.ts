@@ -17,7 +17,12 @@ interface LeaseDoc { _id: string; token: string; owner: string; expiresAt: Date 
 export class LeaseManager {
   private readonly leases: Collection<LeaseDoc>;
 
-  constructor(db: Db, readonly owner: string, private readonly ttlMs = 30_000, private readonly waitMs = 60_000) {
+  /**
+   * `leaseId`: the document id a name is held under. Names hold blocking keys (names, numbers,
+   * birth dates), so with encryption at rest they are keyed hashes: a deleted lease stays
+   * readable in the database's free pages until they are reused.
+   */
+  constructor(db: Db, readonly owner: string, private readonly ttlMs = 30_000, private readonly waitMs = 60_000, private readonly leaseId?: (name: string) => string) {
     this.leases = db.collection<LeaseDoc>('mpi_leases');
   }
 
@@ -25,11 +30,12 @@ export class LeaseManager {
   async withLeases<T>(names: string[], fn: (held: Set<string>) => Promise<T>, outer?: Set<string>): Promise<T> {
     const wanted = [...new Set(names)].filter((n) => !outer?.has(n)).sort();
     const token = randomBytes(8).toString('hex');
-    if (wanted.length) await this.takeAll(wanted, token);
+    const ids = this.leaseId ? wanted.map(this.leaseId) : wanted;
+    if (ids.length) await this.takeAll(ids, token);
     try {
       return await fn(new Set([...(outer ?? []), ...wanted]));
     } finally {
-      if (wanted.length) await this.leases.deleteMany({ _id: { $in: wanted }, token });
+      if (ids.length) await this.leases.deleteMany({ _id: { $in: ids }, token });
     }
   }
 

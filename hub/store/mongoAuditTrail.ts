@@ -1,6 +1,7 @@
 import type { AuditEvent } from 'fhir/r4.js';
 import type { Db } from 'mongodb';
 import type { Logger } from '../core/logger.ts';
+import type { FieldProtector } from './fieldProtector.ts';
 import { firstVersionDocument, type CurrentDoc } from './mongoResourceStore.ts';
 import { isDuplicateKeyOnly, MongoPostingStore } from './postingStore.ts';
 import type { StoredResource } from './resourceStore.ts';
@@ -22,6 +23,8 @@ export interface MongoAuditTrailOptions {
   maxBatch?: number;
   /** beyond this many queued events the oldest are dropped and the drop is logged as an error */
   maxQueued?: number;
+  /** encryption at rest: AuditEvents sealed when it seals their type (queries name patients) */
+  protection?: FieldProtector;
 }
 
 export class MongoAuditTrail implements AuditTrail {
@@ -31,17 +34,19 @@ export class MongoAuditTrail implements AuditTrail {
   private readonly timer: NodeJS.Timeout;
   private readonly maxBatch: number;
   private readonly maxQueued: number;
+  private readonly protection: FieldProtector | undefined;
 
   constructor(private readonly db: Db, private readonly log: Logger, options: MongoAuditTrailOptions = {}) {
     this.postings = new MongoPostingStore(db);
     this.maxBatch = options.maxBatch ?? 500;
     this.maxQueued = options.maxQueued ?? 100_000;
+    this.protection = options.protection;
     this.timer = setInterval(() => { void this.flush(); }, options.flushIntervalMs ?? 100);
     this.timer.unref();
   }
 
   record(event: AuditEvent & { id: string }): void {
-    this.queue.push(firstVersionDocument(event as StoredResource, new Date()));
+    this.queue.push(firstVersionDocument(event as StoredResource, new Date(), this.protection));
     if (this.queue.length > this.maxQueued) {
       const dropped = this.queue.splice(0, this.queue.length - this.maxQueued);
       this.log.error({ dropped: dropped.length }, 'audit queue full: oldest audit events dropped');

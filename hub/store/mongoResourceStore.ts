@@ -1,7 +1,8 @@
-import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
+import type { AnyBulkWriteOperation, Binary, Collection, Db } from 'mongodb';
 import { HubError } from '../core/hubError.ts';
 import { resourceContentHash } from './contentHash.ts';
-import { criterionRanges, postingIdsOf, resourceIdOfPosting } from './postingKeys.ts';
+import { contentDigestOf, openResourceDoc, postingHasherOf, sealResourceDoc, type FieldProtector } from './fieldProtector.ts';
+import { criterionRanges, postingIdsOf, resourceIdOfPosting, type PostingValueHasher } from './postingKeys.ts';
 import { postingScan, postingSearch, type PostingSearchSource } from './postingSearch.ts';
 import { isDuplicateKeyOnly, MongoPostingStore } from './postingStore.ts';
 import type {
@@ -21,6 +22,8 @@ export interface CurrentDoc {
   writtenBy?: string;
   /** the posting layout the document's postings were written with (see reindex) */
   searchVersion?: number;
+  /** encryption at rest: the resource, sealed, in place of `resource` (fieldProtector.ts) */
+  sealed?: Binary;
 }
 
 /** Bumped when the postings of a resource change shape, so `reindex` knows which documents to redo. */
@@ -34,6 +37,7 @@ interface HistoryDoc {
   lastUpdated: Date;
   resource: StoredResource;
   writtenBy?: string;
+  sealed?: Binary;
 }
 
 const TYPE_NAME = /^[A-Z][A-Za-z]{1,63}$/;
@@ -47,6 +51,8 @@ export interface MongoResourceStoreOptions {
   now?: () => Date;
   /** resources one search may look at before it is refused (sort, unselective conditions) */
   maxSearchCandidates?: number;
+  /** encryption at rest (hub/crypto): its types stored sealed, with hashed postings; undefined = clear */
+  protection?: FieldProtector;
 }
 
 /** A write decided against what is stored: what the round then puts in the database. */
@@ -64,14 +70,14 @@ interface PlannedWrite {
  * The first version of a resource as its current document and postings, for writers that only
  * ever append (the audit trail) and so skip the compare-and-set of `write`.
  */
-export function firstVersionDocument(resource: StoredResource, at: Date): { doc: CurrentDoc; postings: string[] } {
+export function firstVersionDocument(resource: StoredResource, at: Date, protection?: FieldProtector): { doc: CurrentDoc; postings: string[] } {
   const stored: StoredResource = { ...resource, meta: { ...resource.meta, versionId: '1', lastUpdated: at.toISOString() } };
   return {
-    doc: {
+    doc: sealResourceDoc({
       _id: resource.id, resource: stored, versionId: 1, lastUpdated: at,
-      contentHash: resourceContentHash(resource as unknown as Record<string, unknown>), searchVersion: SEARCH_INDEX_VERSION,
-    },
-    postings: postingIdsOf(stored),
+      contentHash: resourceContentHash(resource as unknown as Record<string, unknown>, contentDigestOf(protection, resource.resourceType)), searchVersion: SEARCH_INDEX_VERSION,
+    }, protection),
+    postings: postingIdsOf(stored, postingHasherOf(protection)),
   };
 }
 
@@ -92,23 +98,37 @@ export class MongoResourceStore implements ResourceStore {
   private readonly now: () => Date;
   readonly maxSearchCandidates: number;
   private readonly searchSource: PostingSearchSource;
+  private readonly protection: FieldProtector | undefined;
+  private readonly hasher: PostingValueHasher | undefined;
 
   constructor(private readonly db: Db, options: MongoResourceStoreOptions | (() => Date) = {}) {
     const opts = typeof options === 'function' ? { now: options } : options;
     this.now = opts.now ?? (() => new Date());
     this.maxSearchCandidates = opts.maxSearchCandidates ?? 10_000;
+    this.protection = opts.protection;
+    this.hasher = postingHasherOf(opts.protection);
     this.postings = new MongoPostingStore(db);
     this.searchSource = {
       postings: this.postings,
       readMany: (type, ids) => this.readMany(type, ids),
       pageAll: async (type, skip, limit) => {
-        const cursor = this.current(type).find(ALL_IDS, { projection: { resource: 1 } }).sort({ _id: 1 }).skip(skip);
+        const cursor = this.current(type).find(ALL_IDS, { projection: { resource: 1, sealed: 1 } }).sort({ _id: 1 }).skip(skip);
         if (limit !== undefined) cursor.limit(limit);
-        return (await cursor.toArray()).map((d) => d.resource);
+        return (await cursor.toArray()).map((d) => this.opened(type, d).resource);
       },
       countAll: (type) => this.countAll(type),
       scanAll: (type) => this.scanAll(type),
+      ...(this.hasher ? { hasher: this.hasher } : {}),
     };
+  }
+
+  /** A current document as read, its resource opened when sealed. */
+  private opened<D extends { _id: string; resource?: StoredResource; sealed?: Binary }>(type: string, doc: D): D & { resource: StoredResource } {
+    return openResourceDoc(type, doc._id, doc, this.protection);
+  }
+
+  private postingIds(resource: StoredResource): string[] {
+    return postingIdsOf(resource, this.hasher);
   }
 
   private current(type: string): Collection<CurrentDoc> {
@@ -180,7 +200,7 @@ export class MongoResourceStore implements ResourceStore {
     for (const r of resources) byType.set(r.resourceType, [...(byType.get(r.resourceType) ?? []), r.id]);
     const out = new Map<string, CurrentDoc>();
     await Promise.all([...byType].map(async ([type, ids]) => {
-      for (const doc of await this.docsById(this.current(type), ids)) out.set(`${type}/${doc._id}`, doc);
+      for (const doc of await this.docsById(this.current(type), ids)) out.set(`${type}/${doc._id}`, this.opened(type, doc));
     }));
     return out;
   }
@@ -198,7 +218,7 @@ export class MongoResourceStore implements ResourceStore {
 
   private plan(index: number, request: WriteRequest, existing: CurrentDoc | undefined): PlannedWrite | WriteResult {
     const { resource } = request;
-    const hash = resourceContentHash(resource as unknown as Record<string, unknown>);
+    const hash = resourceContentHash(resource as unknown as Record<string, unknown>, contentDigestOf(this.protection, resource.resourceType));
     const sourceTime = request.sourceTime ? new Date(request.sourceTime) : undefined;
     if (existing) {
       const result = { versionId: String(existing.versionId), lastUpdated: existing.lastUpdated.toISOString(), ...(existing.writtenBy ? { writtenBy: existing.writtenBy } : {}) };
@@ -213,8 +233,8 @@ export class MongoResourceStore implements ResourceStore {
       _id: resource.id, resource: stored, versionId, lastUpdated, contentHash: hash, searchVersion: SEARCH_INDEX_VERSION,
       ...(keep ? { sourceTime: keep } : {}), ...(request.writer ? { writtenBy: request.writer } : {}),
     };
-    const now = postingIdsOf(stored);
-    const before = existing ? postingIdsOf(existing.resource) : [];
+    const now = this.postingIds(stored);
+    const before = existing ? this.postingIds(existing.resource) : [];
     const beforeSet = new Set(before);
     const nowSet = new Set(now);
     return {
@@ -235,7 +255,7 @@ export class MongoResourceStore implements ResourceStore {
     }));
     const won = planned.filter((p) => !lost.has(p));
     await Promise.all([...groupBy(won, (p) => p.type)].map(([type, writes]) => this.historyOf(type).bulkWrite(writes.map((w) => ({
-      replaceOne: { filter: { _id: `${w.doc._id}/${w.doc.versionId}` }, replacement: historyDocOf(w.doc), upsert: true },
+      replaceOne: { filter: { _id: `${w.doc._id}/${w.doc.versionId}` }, replacement: sealResourceDoc(historyDocOf(w.doc), this.protection), upsert: true },
     })), { ordered: false })));
     await this.postings.remove(won.flatMap((p) => p.removePostings));
     for (const w of won) {
@@ -248,8 +268,8 @@ export class MongoResourceStore implements ResourceStore {
   /** Inserts new and compare-and-sets changed current documents of one type; returns the writes that lost a race. */
   private async putCurrent(type: string, writes: PlannedWrite[]): Promise<PlannedWrite[]> {
     const ops: AnyBulkWriteOperation<CurrentDoc>[] = writes.map((w) => (w.expectedVersion === undefined
-      ? { insertOne: { document: w.doc } }
-      : { replaceOne: { filter: { _id: w.doc._id, versionId: w.expectedVersion }, replacement: w.doc } }));
+      ? { insertOne: { document: sealResourceDoc(w.doc, this.protection) } }
+      : { replaceOne: { filter: { _id: w.doc._id, versionId: w.expectedVersion }, replacement: sealResourceDoc(w.doc, this.protection) } }));
     let matched: number;
     try {
       const r = await this.current(type).bulkWrite(ops, { ordered: false });
@@ -277,7 +297,7 @@ export class MongoResourceStore implements ResourceStore {
     const unused: string[] = [];
     for (const w of lost) {
       const doc = stored.get(`${w.type}/${w.doc._id}`);
-      const keep = new Set(doc ? postingIdsOf(doc.resource) : []);
+      const keep = new Set(doc ? this.postingIds(doc.resource) : []);
       unused.push(...w.addPostings.filter((p) => !keep.has(p)));
     }
     await this.postings.remove(unused);
@@ -291,23 +311,23 @@ export class MongoResourceStore implements ResourceStore {
   async repair(refs: Array<{ type: string; id: string }>): Promise<number> {
     let repaired = 0;
     for (const [type, list] of groupBy(refs, (r) => r.type)) {
-      const docs = await this.docsById(this.current(type), list.map((r) => r.id));
+      const docs = (await this.docsById(this.current(type), list.map((r) => r.id))).map((d) => this.opened(type, d));
       if (docs.length === 0) continue;
       const history = this.historyOf(type);
-      const previous = new Map((await this.docsById(history, docs.filter((d) => d.versionId > 1).map((d) => `${d._id}/${d.versionId - 1}`))).map((h) => [h.id, h]));
+      const previous = new Map((await this.docsById(history, docs.filter((d) => d.versionId > 1).map((d) => `${d._id}/${d.versionId - 1}`))).map((h) => [h.id, openResourceDoc(type, h.id, h, this.protection)]));
       const have = new Set((await this.docsById(history, docs.map((d) => `${d._id}/${d.versionId}`), { _id: 1 })).map((h) => h._id));
       const missing = docs.filter((d) => !have.has(`${d._id}/${d.versionId}`));
       if (missing.length) {
-        await history.bulkWrite(missing.map((d) => ({ replaceOne: { filter: { _id: `${d._id}/${d.versionId}` }, replacement: historyDocOf(d), upsert: true } })), { ordered: false });
+        await history.bulkWrite(missing.map((d) => ({ replaceOne: { filter: { _id: `${d._id}/${d.versionId}` }, replacement: sealResourceDoc(historyDocOf(d), this.protection), upsert: true } })), { ordered: false });
       }
       const add: string[] = [];
       const remove: string[] = [];
       for (const d of docs) {
-        const now = postingIdsOf(d.resource);
+        const now = this.postingIds(d.resource);
         const nowSet = new Set(now);
         add.push(...now);
         const prev = previous.get(d._id);
-        if (prev) remove.push(...postingIdsOf(prev.resource).filter((p) => !nowSet.has(p)));
+        if (prev) remove.push(...this.postingIds(prev.resource).filter((p) => !nowSet.has(p)));
       }
       const present = await this.postings.existing(add);
       const absent = add.filter((p) => !present.has(p));
@@ -320,12 +340,12 @@ export class MongoResourceStore implements ResourceStore {
 
   async read(type: string, id: string): Promise<StoredResource | undefined> {
     const doc = await this.current(type).findOne({ _id: id });
-    return doc?.resource;
+    return doc ? this.opened(type, doc).resource : undefined;
   }
 
   async readVersion(type: string, id: string, versionId: string): Promise<StoredResource | undefined> {
     const doc = await this.historyOf(type).findOne({ _id: `${id}/${versionId}` });
-    return doc?.resource;
+    return doc ? openResourceDoc(type, doc.id, doc, this.protection).resource : undefined;
   }
 
   async historyPage(type: string, query: HistoryQuery): Promise<SearchResult> {
@@ -336,12 +356,12 @@ export class MongoResourceStore implements ResourceStore {
       const since = query.since;
       const versions = docs.filter((d) => d.id === query.id && (!since || d.lastUpdated >= since))
         .sort((a, b) => b.lastUpdated.getTime() - a.lastUpdated.getTime() || b.versionId - a.versionId);
-      return { resources: versions.slice(query.offset, query.offset + query.count).map((d) => d.resource), ...(query.total ? { total: versions.length } : {}) };
+      return { resources: versions.slice(query.offset, query.offset + query.count).map((d) => openResourceDoc(type, d.id, d, this.protection).resource), ...(query.total ? { total: versions.length } : {}) };
     }
     // every resource's versions: MongoDB reads its lastUpdated index; FerretDB v1 scans (not a hot path)
     const filter = query.since ? { lastUpdated: { $gte: query.since } } : {};
     const [resources, total] = await Promise.all([
-      query.count === 0 ? Promise.resolve([]) : coll.find(filter, { projection: { resource: 1 } }).sort({ lastUpdated: -1, id: 1, versionId: -1 }).skip(query.offset).limit(query.count).toArray().then((d) => d.map((x) => x.resource)),
+      query.count === 0 ? Promise.resolve([]) : coll.find(filter, { projection: { resource: 1, sealed: 1, id: 1 } }).sort({ lastUpdated: -1, id: 1, versionId: -1 }).skip(query.offset).limit(query.count).toArray().then((d) => d.map((x) => openResourceDoc(type, x.id, x, this.protection).resource)),
       query.total ? coll.countDocuments(filter) : Promise.resolve(undefined),
     ]);
     return { resources, ...(total !== undefined ? { total } : {}) };
@@ -359,7 +379,7 @@ export class MongoResourceStore implements ResourceStore {
   }
 
   async readMany(type: string, ids: string[]): Promise<StoredResource[]> {
-    return (await this.docsById(this.current(type), ids, { _id: 1, resource: 1 })).map((d) => d.resource);
+    return (await this.docsById(this.current(type), ids, { _id: 1, resource: 1, sealed: 1 })).map((d) => this.opened(type, d).resource);
   }
 
   async entriesOf(type: string, query: SearchQuery, param: string, limit: number): Promise<string[]> {
@@ -378,7 +398,7 @@ export class MongoResourceStore implements ResourceStore {
   async inPatientCompartment(type: string, patientRefs: string[]): Promise<StoredResource[]> {
     const param = PATIENT_COMPARTMENT[type]?.[0];
     if (!param || patientRefs.length === 0) return [];
-    const ranges = criterionRanges(type, { param, anyOf: patientRefs.map((value) => ({ kind: 'entry', value })) });
+    const ranges = criterionRanges(type, { param, anyOf: patientRefs.map((value) => ({ kind: 'entry', value })) }, this.hasher);
     const ids = new Set<string>();
     for (const range of ranges?.ranges ?? []) for await (const p of this.postings.scan(range)) ids.add(resourceIdOfPosting(p));
     const refs = new Set(patientRefs);
@@ -400,8 +420,8 @@ export class MongoResourceStore implements ResourceStore {
   private async *scanAll(type: string): AsyncIterable<StoredResource> {
     let after: string | undefined;
     for (;;) {
-      const docs = await this.current(type).find(after === undefined ? ALL_IDS : { _id: { $gt: after } }, { projection: { resource: 1 } }).sort({ _id: 1 }).limit(READ_CHUNK).toArray();
-      for (const d of docs) yield d.resource;
+      const docs = await this.current(type).find(after === undefined ? ALL_IDS : { _id: { $gt: after } }, { projection: { resource: 1, sealed: 1 } }).sort({ _id: 1 }).limit(READ_CHUNK).toArray();
+      for (const d of docs) yield this.opened(type, d).resource;
       if (docs.length < READ_CHUNK) return;
       after = docs[docs.length - 1]!._id;
     }
@@ -412,7 +432,7 @@ export class MongoResourceStore implements ResourceStore {
     const coll = this.current(type);
     let n = 0;
     for await (const doc of coll.find({ $or: [{ searchVersion: { $exists: false } }, { searchVersion: { $ne: SEARCH_INDEX_VERSION } }] })) {
-      await this.postings.add(postingIdsOf(doc.resource));
+      await this.postings.add(this.postingIds(this.opened(type, doc).resource));
       await coll.updateOne({ _id: doc._id, versionId: doc.versionId }, { $set: { searchVersion: SEARCH_INDEX_VERSION }, $unset: { search: '', sortKey: '' } });
       n += 1;
     }

@@ -1,4 +1,5 @@
 import { Binary, type Collection, type Db } from 'mongodb';
+import { openBytes, openJson, sealBytes, sealJson, type FieldProtector } from './fieldProtector.ts';
 import type { SourceMessageLog, SourceMessageRecord } from './sourceMessageLog.ts';
 
 type Doc = Omit<SourceMessageRecord, 'id' | 'raw' | 'receivedAt' | 'processedAt'> & {
@@ -6,18 +7,35 @@ type Doc = Omit<SourceMessageRecord, 'id' | 'raw' | 'receivedAt' | 'processedAt'
   raw: Binary;
   receivedAt: Date;
   processedAt: Date;
+  /** encryption at rest: `raw` is sealed, and the error and warnings (which may quote values) are in `sealedNotes` */
+  rawSealed?: true;
+  sealedNotes?: Binary;
 };
+
+type Notes = Pick<SourceMessageRecord, 'error' | 'warnings'>;
 
 export class MongoSourceMessageLog implements SourceMessageLog {
   private readonly coll: Collection<Doc>;
 
-  /** `writers`: who wrote each version of a resource (the resource store), for forResource */
-  constructor(db: Db, private readonly writers?: { writersOf(type: string, id: string): Promise<Array<{ versionId: number; writtenBy?: string }>> }) {
+  /**
+   * `writers`: who wrote each version of a resource (the resource store), for forResource.
+   * `protection`: encryption at rest (hub/crypto); the raw message is then stored sealed.
+   */
+  constructor(db: Db, private readonly writers?: { writersOf(type: string, id: string): Promise<Array<{ versionId: number; writtenBy?: string }>> }, private readonly protection?: FieldProtector) {
     this.coll = db.collection<Doc>('source_messages');
   }
 
   private docOf(entry: SourceMessageRecord): Doc {
     const { id, raw, receivedAt, processedAt, ...rest } = entry;
+    if (this.protection) {
+      const { error, warnings, ...kept } = rest;
+      const notes: Notes = { ...(error ? { error } : {}), ...(warnings ? { warnings } : {}) };
+      return {
+        ...kept, _id: id, raw: sealBytes(this.protection, raw, `source_messages/${id}`), rawSealed: true,
+        ...(error || warnings ? { sealedNotes: sealJson(this.protection, notes, `source_messages/${id}/notes`) } : {}),
+        receivedAt: new Date(receivedAt), processedAt: new Date(processedAt),
+      };
+    }
     return { ...rest, _id: id, raw: new Binary(raw), receivedAt: new Date(receivedAt), processedAt: new Date(processedAt) };
   }
 
@@ -44,8 +62,12 @@ export class MongoSourceMessageLog implements SourceMessageLog {
   }
 
   private toRecord(doc: Doc): SourceMessageRecord {
-    const { _id, raw, receivedAt, processedAt, ...rest } = doc;
-    return { ...rest, id: _id, raw: Buffer.from(raw.buffer), receivedAt: receivedAt.toISOString(), processedAt: processedAt.toISOString() };
+    const { _id, raw, receivedAt, processedAt, rawSealed, sealedNotes, ...rest } = doc;
+    const notes = sealedNotes ? openJson<Notes>(this.protection, sealedNotes, `source_messages/${_id}/notes`) : {};
+    return {
+      ...rest, ...notes, id: _id, raw: rawSealed ? openBytes(this.protection, raw, `source_messages/${_id}`) : Buffer.from(raw.buffer),
+      receivedAt: receivedAt.toISOString(), processedAt: processedAt.toISOString(),
+    };
   }
 
   async get(id: string): Promise<SourceMessageRecord | undefined> {

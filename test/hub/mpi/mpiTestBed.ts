@@ -2,6 +2,7 @@ import { MongoClient, type Db } from 'mongodb';
 import { silentLogger } from '../../../hub/core/logger.ts';
 import { createPatientIndex } from '../../../hub/mpi/createPatientIndex.ts';
 import type { PatientIndex } from '../../../hub/mpi/patientIndex.ts';
+import type { FieldProtector } from '../../../hub/store/fieldProtector.ts';
 import { MongoResourceStore } from '../../../hub/store/mongoResourceStore.ts';
 import type { StoredResource } from '../../../hub/store/resourceStore.ts';
 import { MONGO_URL, uniqueName } from '../../support/testServices.ts';
@@ -14,17 +15,20 @@ export class MpiTestBed {
   index!: PatientIndex;
   readonly database = uniqueName('mpi');
 
+  /** `protection`: encryption at rest for the store and the index (test/hub/crypto) */
+  constructor(private readonly protection?: FieldProtector) {}
+
   async start(): Promise<this> {
     this.client = await new MongoClient(MONGO_URL).connect();
     this.db = this.client.db(this.database);
-    this.store = new MongoResourceStore(this.db);
+    this.store = new MongoResourceStore(this.db, this.protection ? { protection: this.protection } : {});
     this.index = await this.newIndex();
     return this;
   }
 
   /** Another worker on the same database (its own lease owner). */
   newIndex(): Promise<PatientIndex> {
-    return createPatientIndex({ db: this.db, store: this.store, log: silentLogger() });
+    return createPatientIndex({ db: this.db, store: this.store, log: silentLogger(), ...(this.protection ? { protection: this.protection } : {}) });
   }
 
   async receive(p: StoredResource, index = this.index): Promise<string> {
