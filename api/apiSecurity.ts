@@ -4,6 +4,7 @@ import type { AuthConfig } from '../hub/auth/authConfig.ts';
 import { TokenVerifier } from '../hub/auth/tokenVerifier.ts';
 import { HubError } from '../hub/core/hubError.ts';
 import type { Logger } from '../hub/core/logger.ts';
+import type { FieldProtector } from '../hub/store/fieldProtector.ts';
 import { MongoAuditTrail, type AuditTrail } from '../hub/store/mongoAuditTrail.ts';
 import type { ApiLimits } from './apiLimits.ts';
 import { auditRequests } from './auditMiddleware.ts';
@@ -25,6 +26,8 @@ export async function apiSecurity(
   config: { auth?: AuthConfig; api: { host: string; limits?: Record<string, number> } },
   db: Db,
   log: Logger,
+  /** encryption at rest: AuditEvents (their queries name patients) sealed like other sealed types */
+  protection?: FieldProtector,
 ): Promise<ApiSecurity> {
   const auth = config.auth;
   let authenticate: express.RequestHandler | undefined;
@@ -37,7 +40,7 @@ export async function apiSecurity(
   } else {
     log.warn('auth.enabled is false: the FHIR API answers without a token');
   }
-  const trail = new MongoAuditTrail(db, log);
+  const trail = new MongoAuditTrail(db, log, protection ? { protection } : {});
   return {
     deps: {
       ...(authenticate ? { authenticate } : {}),

@@ -4,6 +4,8 @@ import { kafkaSecurityProperties } from '../../hub/bus/kafkaSecurity.ts';
 import type { BusProducer, TopicReader } from '../../hub/bus/messageBus.ts';
 import type { HubConfig } from '../../hub/config/hubConfig.ts';
 import { loadConfig } from '../../hub/config/loadConfig.ts';
+import { loadDataProtection } from '../../hub/crypto/dataProtection.ts';
+import { OpeningTopicReader, recordOpener, SealingProducer } from '../../hub/crypto/recordSealing.ts';
 import { HubError } from '../../hub/core/hubError.ts';
 import { silentLogger } from '../../hub/core/logger.ts';
 import { deadLetterEntries, replayDeadLetters, type DeadLetterEntry, type DeadLetterFilter } from '../../hub/pipeline/deadLetter.ts';
@@ -121,14 +123,20 @@ export const deadLetterCommand: Command = {
   async run(argv) {
     const config = loadConfig();
     const security = kafkaSecurityProperties(config.kafka.security);
-    const reader = new KafkaTopicReader(config.kafka.brokers, security);
+    // with encryption on, records are opened to be listed and sealed again when replayed
+    const protection = await loadDataProtection(config.encryption);
+    const sealer = protection?.recordSealer();
+    const reader = new OpeningTopicReader(new KafkaTopicReader(config.kafka.brokers, security), recordOpener(sealer));
     try {
       return await runDeadLetter(argv, {
         config, reader,
-        producer: () => new KafkaProducer({
-          brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-replay`,
-          deliveryTimeoutMs: config.kafka.deliveryTimeoutMs, maxQueuedMessages: config.kafka.maxQueuedMessages, security,
-        }, silentLogger()),
+        producer: () => {
+          const producer = new KafkaProducer({
+            brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-replay`,
+            deliveryTimeoutMs: config.kafka.deliveryTimeoutMs, maxQueuedMessages: config.kafka.maxQueuedMessages, security,
+          }, silentLogger());
+          return sealer ? new SealingProducer(producer, sealer) : producer;
+        },
         out: (text) => process.stdout.write(`${text}\n`),
       });
     } finally {

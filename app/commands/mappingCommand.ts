@@ -14,6 +14,8 @@ import { byReference, diffJson, formatDifferences } from '../../hub/mapping/outp
 import { mapFhirInput } from '../../hub/pipeline/fhirInputMapping.ts';
 import { fhirInputRules } from '../../hub/pipeline/fhirInputRules.ts';
 import { outputRuleViolations } from '../../hub/pipeline/outputRuleChecks.ts';
+import { loadDataProtection } from '../../hub/crypto/dataProtection.ts';
+import { openBytes, openResourceDoc, type ResourceDocFields } from '../../hub/store/fieldProtector.ts';
 import { connectMongo } from '../../hub/store/mongoConnection.ts';
 import { parseArgs, type Command } from './command.ts';
 
@@ -176,6 +178,8 @@ async function runAgainstStore(options: Record<string, string | true>, config: H
   const limit = Number(option(options, 'limit') ?? 1000);
   const show = Number(option(options, 'show') ?? 20);
   const mappingFilter = option(options, 'mapping');
+  // with encryption on, the kept messages and the stored resources are opened with the key file
+  const protection = await loadDataProtection(config.encryption);
   const mongo = await connectMongo(config.mongo.url, config.mongo.database);
   try {
     const filter: Record<string, unknown> = { status: 'processed', contentType: 'application/hl7-v2' };
@@ -186,7 +190,7 @@ async function runAgainstStore(options: Record<string, string | true>, config: H
     const changed = new Map<string, string>();
     let failures = 0;
     for (const doc of docs) {
-      const raw = Buffer.from((doc.raw as { buffer: Uint8Array }).buffer);
+      const raw = doc.rawSealed ? openBytes(protection, doc.raw, `source_messages/${String(doc._id)}`) : Buffer.from((doc.raw as { buffer: Uint8Array }).buffer);
       let out: MappingOutput;
       try {
         out = mapRaw(raw, registry, config, String(doc.sourceSystem), undefined);
@@ -206,13 +210,13 @@ async function runAgainstStore(options: Record<string, string | true>, config: H
     let added = 0;
     for (const [ref, fresh] of latest) {
       const [type, id] = ref.split('/') as [string, string];
-      const stored = await mongo.db.collection(type).findOne({ _id: id as never });
+      const stored = await mongo.db.collection<{ _id: string } & Partial<ResourceDocFields>>(type).findOne({ _id: id });
       if (!stored) {
         added += 1;
         changed.set(ref, '  (not in the store: the new mapping would create it)');
         continue;
       }
-      const diffs = diffJson(comparable(stored.resource as Resource), comparable(fresh));
+      const diffs = diffJson(comparable(openResourceDoc(type, id, stored, protection).resource as Resource), comparable(fresh));
       if (diffs.length === 0) unchanged += 1;
       else changed.set(ref, formatDifferences(diffs));
     }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadConfig } from '../../hub/config/loadConfig.ts';
 import { HubError } from '../../hub/core/hubError.ts';
+import { loadDataProtection } from '../../hub/crypto/dataProtection.ts';
 import { silentLogger } from '../../hub/core/logger.ts';
 import { applyRematch, planRematch, type Progress, type RematchPlan } from '../../hub/mpi/batchRematch.ts';
 import { createPatientIndex } from '../../hub/mpi/createPatientIndex.ts';
@@ -135,9 +136,10 @@ export const mpiCommand: Command = {
     const config = loadConfig();
     const mongo = await connectMongo(config.mongo.url, config.mongo.database);
     try {
+      const protection = await loadDataProtection(config.encryption);
       const index = await createPatientIndex({
-        db: mongo.db, store: new MongoResourceStore(mongo.db), log: silentLogger(),
-        rulesFile: config.mpi.rulesFile,
+        db: mongo.db, store: new MongoResourceStore(mongo.db, protection ? { protection } : {}), log: silentLogger(),
+        rulesFile: config.mpi.rulesFile, ...(protection ? { protection } : {}),
       });
       return await runMpi(argv, {
         index, out: (text) => process.stdout.write(`${text}\n`),

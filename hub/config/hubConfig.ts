@@ -1,5 +1,6 @@
 import type { AuthConfig } from '../auth/authConfig.ts';
 import type { KafkaSecurityConfig } from '../bus/kafkaSecurity.ts';
+import type { EncryptionConfig } from '../crypto/dataProtection.ts';
 import type { ListenerTls } from '../core/listenerTls.ts';
 
 /** The validated configuration; its shape is schemas/config.schema.json. */
@@ -46,6 +47,8 @@ export interface HubConfig {
     limits: { maxSegments: number; maxResources: number };
   };
   mpi: { enabled: boolean; rulesFile: string };
+  /** encryption at rest (hub/crypto/dataProtection.ts); off when absent */
+  encryption?: EncryptionConfig;
   mappings: { dir: string; site?: string };
   log: { level: string };
   connectors: ConnectorConfig[];
