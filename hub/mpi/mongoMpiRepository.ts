@@ -13,7 +13,7 @@ interface PostingDoc { _id: string }
  * A source entry at rest with encryption on: features and blocking keys (names, numbers, phones,
  * addresses, birth dates) sealed together; what the index reads them by stays in clear.
  */
-interface SealedSourceDoc {
+export interface SealedSourceDoc {
   _id: string;
   sealed: Binary;
   sourceSystem: string;
@@ -21,7 +21,7 @@ interface SealedSourceDoc {
 }
 
 /** A merge at rest with encryption on: the golden Patients as they were, sealed. */
-type StoredMerge = MergeSnapshot & { sealedGoldenBefore?: Binary };
+export type StoredMerge = MergeSnapshot & { sealedGoldenBefore?: Binary };
 
 /** Collection names; all owned by the patient index. */
 export const MPI_COLLECTIONS = {
@@ -74,7 +74,12 @@ const P = {
 };
 
 /** A block key and a source as one `_id`, so a block is one range: `<key>|<source>`. */
-const blockId = (key: string, source: string) => `${encodeKeyPart(key)}|${source}`;
+export const blockId = (key: string, source: string) => `${encodeKeyPart(key)}|${source}`;
+
+/** A blocking key as stored: itself, or its keyed hash with encryption on. */
+export function storedBlockKey(key: string, protection: FieldProtector | undefined): string {
+  return protection ? protection.keyedHash('mpi-block', key) : key;
+}
 
 export interface MongoMpiRepositoryOptions {
   /**
@@ -139,9 +144,8 @@ export class MongoMpiRepository implements MpiRepository {
     return (await cursor.toArray()).map((d) => lastPart(d._id));
   }
 
-  /** The block key as stored: itself, or its keyed hash with encryption on. */
   private blockKey(key: string): string {
-    return this.protection ? this.protection.keyedHash('mpi-block', key) : key;
+    return storedBlockKey(key, this.protection);
   }
 
   private sourceOf(doc: SourceEntry | SealedSourceDoc): SourceEntry {
