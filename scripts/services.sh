@@ -26,6 +26,11 @@ mongo_url() { echo "${MONGO_URL:-mongodb://127.0.0.1:$MONGO_PORT/}"; }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# The servers' data (Kafka log segments, FerretDB's SQLite files and WAL) is patient data: only
+# the user running them may read it. The servers run with umask 077 (files 0600, directories
+# 0700), and what an older start left readable is closed here.
+private_dir() { mkdir -p "$1"; chmod 700 "$1"; chmod -R go-rwx "$1"; }
+
 # ---------- Kafka ----------
 kafka_libs() {
   local libs="$STATE/kafka/libs-$KAFKA_VERSION"
@@ -44,7 +49,7 @@ kafka_libs() {
 
 kafka_config() {
   local dir="$STATE/kafka"
-  mkdir -p "$dir/data"
+  private_dir "$dir/data"
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
@@ -84,15 +89,15 @@ kafka_up() {
   if [ ! -f "$dir/data/meta.properties" ]; then
     local cluster_id
     cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
-    java -cp "$libs/*" kafka.tools.StorageTool format -t "$cluster_id" \
-      -c "$dir/server.properties" --ignore-formatted >"$dir/format.log" 2>&1 \
+    ( umask 077; exec java -cp "$libs/*" kafka.tools.StorageTool format -t "$cluster_id" \
+      -c "$dir/server.properties" --ignore-formatted ) >"$dir/format.log" 2>&1 \
       || die "Kafka storage format failed, see $dir/format.log"
   fi
   log "starting Kafka on 127.0.0.1:$KAFKA_PORT"
-  mkdir -p "$dir/logs"
-  nohup java -Xms256m -Xmx512m -XX:+UseG1GC \
+  private_dir "$dir/logs"
+  ( umask 077; exec nohup java -Xms256m -Xmx512m -XX:+UseG1GC \
     -Dkafka.logs.dir="$dir/logs" -Dlog4j.configuration="file:$dir/log4j.properties" \
-    -cp "$libs/*" kafka.Kafka "$dir/server.properties" >"$dir/logs/stdout.log" 2>&1 &
+    -cp "$libs/*" kafka.Kafka "$dir/server.properties" >"$dir/logs/stdout.log" 2>&1 ) &
   echo $! > "$dir/kafka.pid"
 }
 
@@ -141,10 +146,10 @@ mongo_up() {
   local dir="$STATE/ferretdb" bin
   if pid_alive "$dir/ferretdb.pid"; then log "FerretDB already running (pid $(cat "$dir/ferretdb.pid"))"; return; fi
   bin="$(ferretdb_bin)"
-  mkdir -p "$dir/data"
+  private_dir "$dir/data"
   log "starting FerretDB on 127.0.0.1:$MONGO_PORT"
-  nohup "$bin" -listen "127.0.0.1:$MONGO_PORT" -handler sqlite -sqlite-url "file:$dir/data/" \
-    >"$dir/ferretdb.log" 2>&1 &
+  ( umask 077; exec nohup "$bin" -listen "127.0.0.1:$MONGO_PORT" -handler sqlite -sqlite-url "file:$dir/data/" \
+    >"$dir/ferretdb.log" 2>&1 ) &
   echo $! > "$dir/ferretdb.pid"
 }
 
