@@ -70,9 +70,9 @@ export class PollWatermarks {
   }
 
   private save(): void {
-    mkdirSync(path.dirname(this.file), { recursive: true });
+    mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const temp = `${this.file}.tmp`;
-    const fd = openSync(temp, 'w');
+    const fd = openSync(temp, 'w', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(this.state, null, 2)}\n`);
       fsyncSync(fd);

@@ -22,7 +22,7 @@ export class DirectoryLock {
   acquire(owner: string): void {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       try {
-        writeFileSync(this.lockFile, JSON.stringify({ pid: process.pid, owner, since: new Date().toISOString() }), { flag: 'wx' });
+        writeFileSync(this.lockFile, JSON.stringify({ pid: process.pid, owner, since: new Date().toISOString() }), { flag: 'wx', mode: 0o600 });
         this.held = true;
         return;
       } catch (err) {

@@ -8,7 +8,7 @@ import type { InvalidUtf8Policy } from '../../hub/hl7v2/hl7Charset.ts';
 import type { Connector, ConnectorContext, ConnectorHealth, ConnectorKind } from '../connector.ts';
 import type { Hl7v2Intake, IntakeResult } from '../hl7v2/hl7v2Intake.ts';
 import { intakeFor } from '../hl7v2/intakeFor.ts';
-import { archiveFolder, moveFile, moveToError } from './fileDisposal.ts';
+import { archiveFolder, moveFile, moveToError, PRIVATE_DIR_MODE } from './fileDisposal.ts';
 import { DirectoryLock } from './directoryLock.ts';
 import { FileIngestJournal, type FileProgress } from './fileIngestJournal.ts';
 import { recentStoreFailure } from '../listenerHealth.ts';
@@ -87,7 +87,9 @@ export class FileConnector implements Connector {
   }
 
   async start(): Promise<void> {
-    for (const dir of [this.inbox, this.archiveDir, this.errorDir, this.stateDir]) mkdirSync(dir, { recursive: true });
+    // the inbox is the senders' to write to; what the hub keeps is its own
+    mkdirSync(this.inbox, { recursive: true });
+    for (const dir of [this.archiveDir, this.errorDir, this.stateDir]) mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     this.lock.acquire(this.id);
     try {
       this.journal.open();

@@ -1,5 +1,12 @@
-import { copyFileSync, existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+
+/**
+ * What the connector keeps (archived and refused messages, their reasons) is patient data:
+ * readable by the hub's user only, whatever mode the sender gave the file it dropped.
+ */
+export const PRIVATE_FILE_MODE = 0o600;
+export const PRIVATE_DIR_MODE = 0o700;
 
 /** A free name in `dir` for `base`: `a.hl7`, else `a.1718000000000.hl7` so nothing is overwritten. */
 function freeName(dir: string, base: string, now: Date): string {
@@ -14,9 +21,9 @@ function freeName(dir: string, base: string, now: Date): string {
   }
 }
 
-/** Moves a file, copying when the folders are on different file systems (rename cannot cross them). */
+/** Moves a file, copying when the folders are on different file systems (rename cannot cross them); the moved file is 0600. */
 export function moveFile(source: string, dir: string, now = new Date()): string {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const target = freeName(dir, path.basename(source), now);
   try {
     renameSync(source, target);
@@ -25,6 +32,7 @@ export function moveFile(source: string, dir: string, now = new Date()): string 
     copyFileSync(source, target);
     unlinkSync(source);
   }
+  chmodSync(target, PRIVATE_FILE_MODE);
   return target;
 }
 
@@ -37,6 +45,6 @@ export function archiveFolder(archiveDir: string, now = new Date()): string {
 /** Moves a file to the error folder with `<name>.error.txt` beside it saying why. */
 export function moveToError(source: string, errorDir: string, reasonLines: string[], now = new Date()): string {
   const target = moveFile(source, errorDir, now);
-  writeFileSync(`${target}.error.txt`, `${reasonLines.join('\n')}\n`, 'utf8');
+  writeFileSync(`${target}.error.txt`, `${reasonLines.join('\n')}\n`, { encoding: 'utf8', mode: PRIVATE_FILE_MODE });
   return target;
 }

@@ -42,7 +42,7 @@ export class FileIngestJournal {
   constructor(private readonly journalFile: string, private readonly retentionMs: number) {}
 
   open(now = Date.now()): void {
-    mkdirSync(path.dirname(this.journalFile), { recursive: true });
+    mkdirSync(path.dirname(this.journalFile), { recursive: true, mode: 0o700 });
     if (existsSync(this.journalFile)) {
       for (const line of readFileSync(this.journalFile, 'utf8').split('\n')) {
         if (!line.trim()) continue;
@@ -59,7 +59,8 @@ export class FileIngestJournal {
       if (p.completedAt && now - Date.parse(p.completedAt) > this.retentionMs) this.files.delete(sha);
     }
     this.compact();
-    this.fd = openSync(this.journalFile, 'a');
+    // file names may name patients: the journal is the hub's alone
+    this.fd = openSync(this.journalFile, 'a', 0o600);
   }
 
   private apply(entry: Entry): void {
@@ -90,7 +91,7 @@ export class FileIngestJournal {
       if (p.completedAt) lines.push(JSON.stringify({ t: 'complete', sha: p.sha, file: p.file, total: p.total, at: p.completedAt } satisfies Entry));
     }
     const tmp = `${this.journalFile}.tmp`;
-    const fd = openSync(tmp, 'w');
+    const fd = openSync(tmp, 'w', 0o600);
     try {
       writeSync(fd, lines.length ? `${lines.join('\n')}\n` : '');
       fsyncSync(fd);
