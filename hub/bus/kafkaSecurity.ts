@@ -4,7 +4,7 @@ import { HubError } from '../core/hubError.ts';
 
 /**
  * `kafka.security` (schemas/config.schema.json): how every Kafka client of the hub (producer,
- * pipeline consumer, topic admin, dead-letter reader, health probe) reaches the brokers.
+ * pipeline consumer, topic admin, dead-letter reader, status offset reader, health probe) reaches the brokers.
  * Secrets are never in the config file: SASL credentials and a key password come from the
  * environment variables it names.
  */

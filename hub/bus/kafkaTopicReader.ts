@@ -55,6 +55,7 @@ export class KafkaTopicReader implements TopicReader {
         // -1: no record at or after that time
         start = found && found.offset >= 0 ? found.offset : marks.highOffset;
       }
+      if (options.last !== undefined) start = Math.max(start, marks.highOffset - options.last);
       if (start >= marks.highOffset) continue;
       yield* this.readPartition(consumer, topic, partition, start, marks.highOffset);
     }

@@ -63,6 +63,8 @@ export interface BusConsumer {
 export interface TopicReadOptions {
   /** only records written at or after this time (epoch millis) */
   since?: number;
+  /** only the last this many records of each partition (the newest, without reading the rest) */
+  last?: number;
 }
 
 /**
@@ -81,4 +83,31 @@ export interface TopicSpec {
 
 export interface TopicAdmin {
   ensureTopics(topics: TopicSpec[]): Promise<void>;
+}
+
+/** The ends of a partition: the oldest record still kept (`low`) and the offset the next record gets (`high`). */
+export interface PartitionWatermarks {
+  topic: string;
+  partition: number;
+  low: number;
+  high: number;
+}
+
+/** Where a consumer group resumes in a partition; `offset` null: the group never committed there. */
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: number | null;
+}
+
+/**
+ * Reads consumer groups' committed offsets and partition ends from outside: it never joins a
+ * group or commits, so watching the pipeline cannot move or rebalance it (`hub status`).
+ */
+export interface GroupOffsetReader {
+  /** every partition of the topic with its ends; [] when the topic does not exist */
+  watermarks(topic: string): Promise<PartitionWatermarks[]>;
+  /** the group's committed offset in every partition of the topics (those that exist) */
+  committedOffsets(group: string, topics: string[]): Promise<CommittedOffset[]>;
+  close(): Promise<void>;
 }

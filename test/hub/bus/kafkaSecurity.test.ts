@@ -5,6 +5,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import rdkafka from 'node-rdkafka';
 import { KafkaProducer, KafkaRecordConsumer, KafkaTopicAdmin, type KafkaConsumerSettings } from '../../../hub/bus/kafkaBus.ts';
+import { KafkaGroupOffsets } from '../../../hub/bus/kafkaGroupOffsets.ts';
 import { kafkaMetadata } from '../../../hub/bus/kafkaHealth.ts';
 import { kafkaSecurityProperties, type KafkaClientSecurity, type KafkaSecurityConfig } from '../../../hub/bus/kafkaSecurity.ts';
 import { KafkaTopicReader } from '../../../hub/bus/kafkaTopicReader.ts';
@@ -135,6 +136,12 @@ describe('Kafka TLS and SASL settings as librdkafka properties (no TLS broker ne
       const reader = new KafkaTopicReader(brokers, broken);
       expect((await rejection((async () => { for await (const _ of reader.read('t')) break; })())).message).to.match(CA_REFUSED);
       expect((await rejection(kafkaMetadata(brokers, 1000, broken))).message).to.match(CA_REFUSED);
+    });
+
+    it('the group offset reader of hub status', async () => {
+      const offsets = new KafkaGroupOffsets(brokers, broken);
+      expect((await rejection(offsets.committedOffsets('g', ['t']))).message).to.match(CA_REFUSED);
+      await offsets.close();
     });
 
     it('the topic admin', async () => {
