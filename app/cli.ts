@@ -3,11 +3,12 @@ import { deadLetterCommand } from './commands/deadLetterCommand.ts';
 import { mappingCommand } from './commands/mappingCommand.ts';
 import { sendCommand } from './commands/sendCommand.ts';
 import { serveCommand } from './commands/serveCommand.ts';
+import { statusCommand } from './commands/statusCommand.ts';
 import { tokenCommand } from './commands/tokenCommand.ts';
 import { mpiCommand } from './commands/mpiCommand.ts';
 
 /** Every `hub` subcommand; a new one is a module under app/commands and a line here. */
-const COMMANDS: Command[] = [serveCommand, sendCommand, deadLetterCommand, tokenCommand, mappingCommand, mpiCommand];
+const COMMANDS: Command[] = [serveCommand, sendCommand, statusCommand, deadLetterCommand, tokenCommand, mappingCommand, mpiCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
