@@ -3,6 +3,7 @@ import type { LibrdKafkaError, Message, MessageHeader, TopicPartition } from 'no
 import { HubError } from '../core/hubError.ts';
 import type { KafkaClientSecurity } from './kafkaSecurity.ts';
 import type { Logger } from '../core/logger.ts';
+import { ConsumerProgress, type ProgressSettings } from './consumerProgress.ts';
 import type {
   BatchHandler, BusConsumer, BusHeaders, BusProducer, ConsumedRecord, OutgoingRecord, RecordHandler, RecordPosition,
   TopicAdmin, TopicSpec,
@@ -147,6 +148,8 @@ export interface KafkaConsumerSettings {
   retry: RetryPolicy;
   /** at most this many waiting records of a partition go to the batch handler at once (default batchSize) */
   maxBatchRecords?: number;
+  /** when catching up is logged (consumerProgress.ts: 1000 records behind, a line per 10 s) */
+  progress?: Partial<ProgressSettings>;
 }
 
 export function headersOf(message: Message): BusHeaders {
@@ -192,8 +195,10 @@ export class KafkaRecordConsumer implements BusConsumer {
   /** lanes of revoked partitions still finishing a record; a new lane of the partition waits for it */
   private readonly retiring = new Map<string, Promise<void>>();
   private readonly paused = new Set<string>();
+  private readonly progress: ConsumerProgress;
 
   constructor(private readonly settings: KafkaConsumerSettings, private readonly log: Logger) {
+    this.progress = new ConsumerProgress(log, settings.progress);
     this.consumer = new rdkafka.KafkaConsumer({
       'metadata.broker.list': settings.brokers,
       'group.id': settings.groupId,
@@ -239,6 +244,7 @@ export class KafkaRecordConsumer implements BusConsumer {
   private revoke(p: TopicPartition): void {
     const key = partitionKey(p);
     this.assigned.delete(key);
+    this.progress.forget(p);
     // librdkafka keeps an application pause across assignments: lift it while the partition is still ours
     if (this.paused.delete(key)) this.setFetching(p, true);
     const lane = this.lanes.get(key);
@@ -288,7 +294,7 @@ export class KafkaRecordConsumer implements BusConsumer {
     const existing = this.lanes.get(key);
     if (existing) return existing;
     const lane: PartitionLane = new PartitionLane(this.handler!, this.settings.retry, {
-      done: (record, backlog) => this.settled(lane, record, backlog),
+      done: (record, backlog, count) => this.settled(lane, record, backlog, count),
       failed: (record, attempt, err, retryInMs) => this.log.error({
         err: (err as Error).message, topic: record.topic, partition: record.partition, offset: record.offset, attempt, retryInMs,
       }, 'record handler failed; will retry'),
@@ -300,7 +306,7 @@ export class KafkaRecordConsumer implements BusConsumer {
     return lane;
   }
 
-  private settled(lane: PartitionLane, record: ConsumedRecord, backlog: number): void {
+  private settled(lane: PartitionLane, record: ConsumedRecord, backlog: number, count: number): void {
     const key = partitionKey(record);
     if (this.lanes.get(key) !== lane) return; // revoked meanwhile: not ours to commit
     try {
@@ -309,9 +315,20 @@ export class KafkaRecordConsumer implements BusConsumer {
       // the next commit of this partition covers this one; a restart may see the record again
       this.log.warn({ err: (err as Error).message, topic: record.topic, partition: record.partition, offset: record.offset }, 'kafka commit failed');
     }
+    this.progress.settled(record, count, backlog, this.knownEnd(record));
     if (this.paused.has(key) && backlog <= Math.floor(this.settings.batchSize / 2)) {
       this.paused.delete(key);
       this.setFetching(record, true);
+    }
+  }
+
+  /** the partition's high watermark as of the last fetch response (librdkafka's cache, no broker round trip) */
+  private knownEnd(p: TopicPartition): number | undefined {
+    try {
+      const high = this.consumer.getWatermarkOffsets(p.topic, p.partition).highOffset;
+      return high >= 0 ? high : undefined;
+    } catch {
+      return undefined;
     }
   }
 

@@ -14,8 +14,11 @@ export function backoffDelay(policy: RetryPolicy, attempt: number): number {
 }
 
 export interface LaneHooks {
-  /** the handler settled the record (and those before it): its offset may be committed. `backlog`: records still waiting */
-  done(record: ConsumedRecord, backlog: number): void;
+  /**
+   * the handler settled the record (and those before it): its offset may be committed. `backlog`:
+   * records still waiting; `settled`: how many were settled just now (a batch's size)
+   */
+  done(record: ConsumedRecord, backlog: number, settled: number): void;
   failed(record: ConsumedRecord, attempt: number, err: unknown, retryInMs: number): void;
   /** a batch failed as a whole; its records are handled one by one next */
   batchFailed?(records: ConsumedRecord[], err: unknown): void;
@@ -82,7 +85,7 @@ export class PartitionLane {
       if (this.batching && this.queue.length > 1 && await this.settleBatch()) continue;
       const settled = await this.settle(record);
       if (this.queue[0] === record) this.queue.shift();
-      if (settled) this.hooks.done(record, this.queue.length);
+      if (settled) this.hooks.done(record, this.queue.length, 1);
     }
   }
 
@@ -96,7 +99,7 @@ export class PartitionLane {
       return false;
     }
     if (this.queue[0] === batch[0]) this.queue.splice(0, batch.length);
-    this.hooks.done(batch[batch.length - 1]!, this.queue.length);
+    this.hooks.done(batch[batch.length - 1]!, this.queue.length, batch.length);
     return true;
   }
 

@@ -127,6 +127,23 @@ describe('a partition lane', () => {
     expect(hooks.done_.map((d) => d.offset)).to.deep.equal([1, 2]);
   });
 
+  it('reports records settled as one batch once, at its last record, with how many it settled', async () => {
+    const settled: Array<{ offset: number; backlog: number; count: number }> = [];
+    let release!: () => void;
+    const first = new Promise<void>((r) => { release = r; });
+    // the first record is held alone, so the four pushed meanwhile wait and go as one batch
+    const lane = new PartitionLane(async (r) => { if (r.offset === 0) await first; }, POLICY, {
+      done: (r, backlog, count) => settled.push({ offset: r.offset, backlog, count }),
+      failed: () => undefined,
+    }, Promise.resolve(), { handler: async () => undefined, maxRecords: 10 });
+    lane.push(record(0));
+    await new Promise((r) => setTimeout(r, 5));
+    for (let i = 1; i <= 4; i += 1) lane.push(record(i));
+    release();
+    await until(() => settled.length === 2);
+    expect(settled).to.deep.equal([{ offset: 0, backlog: 4, count: 1 }, { offset: 4, backlog: 0, count: 4 }]);
+  });
+
   it('computes the back-off as doubling from the initial delay, capped', () => {
     const policy = { maxAttempts: 10, initialDelayMs: 1000, maxDelayMs: 60_000 };
     expect([1, 2, 3, 6, 7, 9, 500].map((a) => backoffDelay(policy, a))).to.deep.equal([1000, 2000, 4000, 32_000, 60_000, 60_000, 60_000]);
