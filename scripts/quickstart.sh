@@ -45,6 +45,7 @@ The hub is running.
   MLLP:         HIS 127.0.0.1:$MLLP_PORT, LIS :2576, PACS :2577   (send more: node bin/hub.mjs send <file.hl7> --port P)
   HTTP intakes: FHIR push http://127.0.0.1:2590/fhir, HL7v2 http://127.0.0.1:2580/hl7v2
     (a bearer token with a write scope: node bin/hub.mjs token --scope 'system/*.write')
+  Ingest:       node bin/hub.mjs status   (lag per partition, messages handled per second, dead letters)
   Hub log:      .services/logs/hub.log
 Press Ctrl-C to stop.
 MSG
