@@ -8,12 +8,15 @@ import type { Connector, SupportCheck } from '../connectors/connector.ts';
 import { createConnector, validateConnectors } from '../connectors/connectorRegistry.ts';
 import { KafkaProducer, KafkaRecordConsumer, KafkaTopicAdmin } from '../hub/bus/kafkaBus.ts';
 import { kafkaSecurityProperties } from '../hub/bus/kafkaSecurity.ts';
+import type { BusProducer, ConsumedRecord } from '../hub/bus/messageBus.ts';
 import { apiBaseUrl } from '../hub/config/loadConfig.ts';
 import type { HubConfig } from '../hub/config/hubConfig.ts';
 import { CONTENT_TYPES } from '../hub/core/inboundEnvelope.ts';
+import { loadDataProtection, type DataProtection } from '../hub/crypto/dataProtection.ts';
+import { openingBatchHandler, openingHandler, recordOpener, SealingProducer } from '../hub/crypto/recordSealing.ts';
 import type { Logger } from '../hub/core/logger.ts';
 import { PROJECT_ROOT } from '../hub/core/schemaValidator.ts';
-import { isHubError } from '../hub/core/hubError.ts';
+import { isHubError, type HubError } from '../hub/core/hubError.ts';
 import { selectMapping } from '../hub/mapping/mappingEngine.ts';
 import { loadMappings } from '../hub/mapping/mappingLoader.ts';
 import type { MappingRegistry } from '../hub/mapping/mappingRegistry.ts';
@@ -21,6 +24,7 @@ import { DeadLetterPublisher } from '../hub/pipeline/deadLetter.ts';
 import { FhirNormalizer } from '../hub/pipeline/fhirNormalizer.ts';
 import { Hl7v2Normalizer } from '../hub/pipeline/hl7v2Normalizer.ts';
 import { createBatchProcessor, createRecordProcessor } from '../hub/pipeline/recordProcessor.ts';
+import { StageTimings } from '../hub/pipeline/stageTimings.ts';
 import { fullResourceValidators } from '../hub/pipeline/fhirSchemaValidator.ts';
 import { connectMongo, type MongoConnection } from '../hub/store/mongoConnection.ts';
 import { MongoExportJobs } from '../hub/store/exportJobs.ts';
@@ -53,6 +57,10 @@ export class HubRuntime {
   connectors: Connector[] = [];
   httpServer: Server | undefined;
   apiSecurity: ApiSecurity | undefined;
+  /** where the pipeline's time goes, per stage */
+  readonly pipelineTimings = new StageTimings();
+  /** encryption at rest, when `encryption.enabled` */
+  protection: DataProtection | undefined;
 
   constructor(readonly config: HubConfig, readonly log: Logger, private readonly options: HubRuntimeOptions = {}) {}
 
@@ -65,6 +73,9 @@ export class HubRuntime {
 
     // TLS/SASL settings are checked (files readable, secrets set) before any client connects
     const kafkaSecurity = kafkaSecurityProperties(config.kafka.security);
+    // so is the key file: missing, unreadable or readable by others stops the start naming encryption.keyFile
+    this.protection = await loadDataProtection(config.encryption);
+    const protection = this.protection ? { protection: this.protection } : {};
     await new KafkaTopicAdmin(config.kafka.brokers, log, kafkaSecurity).ensureTopics(
       Object.values(config.kafka.topics).map((name) => ({ name, partitions: config.kafka.partitions })),
     );
@@ -73,13 +84,15 @@ export class HubRuntime {
       deliveryTimeoutMs: config.kafka.deliveryTimeoutMs, maxQueuedMessages: config.kafka.maxQueuedMessages,
     }, log);
     await this.producer.connect();
+    // everything the hub publishes goes through this one: sealed when encryption is on
+    const publisher: BusProducer = this.protection ? new SealingProducer(this.producer, this.protection.recordSealer()) : this.producer;
 
     this.mongo = await connectMongo(config.mongo.url, config.mongo.database);
-    this.store = new MongoResourceStore(this.mongo.db);
+    this.store = new MongoResourceStore(this.mongo.db, protection);
     // reads are `_id` lookups and ranges; this only adds MongoDB's index for type-level history
     await this.store.ensureIndexes(SEARCHABLE_TYPES);
     if (config.mpi.enabled) {
-      this.patientIndex = await createPatientIndex({ db: this.mongo.db, store: this.store, log, rulesFile: config.mpi.rulesFile });
+      this.patientIndex = await createPatientIndex({ db: this.mongo.db, store: this.store, log, rulesFile: config.mpi.rulesFile, ...protection });
     }
 
     if (this.options.pipeline !== false) {
@@ -99,9 +112,10 @@ export class HubRuntime {
           [CONTENT_TYPES.fhirJson]: new FhirNormalizer(normalizerDeps),
         },
         store: this.store,
-        messageLog: new MongoSourceMessageLog(this.mongo.db, this.store),
-        deadLetter: new DeadLetterPublisher(this.producer, config.kafka.topics.deadLetter),
+        messageLog: new MongoSourceMessageLog(this.mongo.db, this.store, this.protection),
+        deadLetter: new DeadLetterPublisher(publisher, config.kafka.topics.deadLetter),
         log,
+        timings: this.pipelineTimings,
         ...(this.patientIndex ? { onProcessed: patientIndexHook(this.patientIndex) } : {}),
       };
       const processor = createRecordProcessor(processorDeps);
@@ -110,13 +124,16 @@ export class HubRuntime {
         topics: [config.kafka.topics.hl7v2Inbound, config.kafka.topics.fhirInbound], batchSize: config.pipeline.batchSize,
         retry: { maxAttempts: config.pipeline.maxAttempts, initialDelayMs: config.pipeline.backoff.initialMs, maxDelayMs: config.pipeline.backoff.maxMs },
       }, log);
+      // records are opened (decrypted) before anything reads them; one that cannot be is dead-lettered as it is
+      const open = recordOpener(this.protection?.recordSealer());
+      const unreadable = (record: ConsumedRecord, error: HubError) => processorDeps.deadLetter.send(record, error, 'ingest');
       // what waits in a partition is stored as one batch; a failed batch is retried record by record
-      await this.consumer.start(processor, createBatchProcessor(processorDeps, processor));
+      await this.consumer.start(openingHandler(processor, open, unreadable), openingBatchHandler(createBatchProcessor(processorDeps, processor), open));
       log.info({ groupId: config.pipeline.groupId }, 'pipeline consuming');
     }
 
     if (this.options.api !== false) {
-      this.apiSecurity = await apiSecurity(config, this.mongo.db, log);
+      this.apiSecurity = await apiSecurity(config, this.mongo.db, log, this.protection);
       const app = createFhirApp({
         store: this.store, log, baseUrl: apiBaseUrl(config), ...this.apiSecurity.deps, exportJobs: new MongoExportJobs(this.mongo.db),
         ...(this.patientIndex ? {
@@ -130,7 +147,7 @@ export class HubRuntime {
 
     if (this.options.connectors !== false) {
       for (const c of config.connectors.filter((x) => x.enabled !== false)) {
-        const connector = createConnector({ config: c, hub: config, producer: this.producer, log: log.child({ connector: c.id }), isSupported: mappingSupportCheck(() => registry) });
+        const connector = createConnector({ config: c, hub: config, producer: publisher, log: log.child({ connector: c.id }), isSupported: mappingSupportCheck(() => registry) });
         await connector.start();
         this.connectors.push(connector);
       }

@@ -9,6 +9,7 @@ import { storeErrorKind } from '../store/storeErrorKind.ts';
 import { DLQ_HEADERS, type DeadLetterPublisher, type PipelineStage } from './deadLetter.ts';
 import { MessageRejected, type NormalizedMessage, type PreparedMessage } from './hl7v2Normalizer.ts';
 import { storeBatch, type WrittenResource } from './mappedResourceSteps.ts';
+import type { PipelineStageName, StageTimings } from './stageTimings.ts';
 import type { ResourceStore } from '../store/resourceStore.ts';
 
 /** Something that turns one inbound envelope into resources to store (HL7v2, FHIR...). */
@@ -26,6 +27,8 @@ export interface RecordProcessorDeps {
   onProcessed?: (result: NormalizedMessage, envelope: InboundEnvelope) => Promise<void>;
   /** messages of different patients whose onProcessed runs side by side in a batch (default 8) */
   concurrency?: number;
+  /** where the time goes, per stage (benchmarks, status) */
+  timings?: StageTimings;
 }
 
 export function sourceMessageId(envelope: InboundEnvelope): string {
@@ -86,8 +89,9 @@ function prepareEnvelope(deps: RecordProcessorDeps, envelope: InboundEnvelope): 
  */
 async function storeMessages(deps: RecordProcessorDeps, items: PreparedRecord[]): Promise<void> {
   if (!items.length) return;
-  const written = await storeBatch(deps.store, items.map((i) => ({ resources: i.prepared.resources, writer: i.base.id })));
-  await repairInterrupted(deps, items, written);
+  const timed = <T>(stage: PipelineStageName, fn: () => Promise<T>): Promise<T> => (deps.timings ? deps.timings.time(stage, fn) : fn());
+  const written = await timed('store', () => storeBatch(deps.store, items.map((i) => ({ resources: i.prepared.resources, writer: i.base.id }))));
+  await timed('repair', () => repairInterrupted(deps, items, written));
   const results: NormalizedMessage[] = items.map((item, n) => {
     const { resources: _resources, ...rest } = item.prepared;
     return { ...rest, written: written[n]! };
@@ -98,17 +102,21 @@ async function storeMessages(deps: RecordProcessorDeps, items: PreparedRecord[])
       const key = item.record.key ?? item.base.id;
       byPatient.set(key, [...(byPatient.get(key) ?? []), n]);
     });
-    await inParallel([...byPatient.values()], deps.concurrency ?? 8, async (ns) => {
+    await timed('index', () => inParallel([...byPatient.values()], deps.concurrency ?? 8, async (ns) => {
       for (const n of ns) await deps.onProcessed!(results[n]!, items[n]!.envelope);
-    });
+    }));
   }
   const processedAt = new Date().toISOString();
-  await deps.messageLog.recordMany(items.map((item, n) => ({
+  await timed('log', () => deps.messageLog.recordMany(items.map((item, n) => ({
     ...item.base, status: 'processed', processedAt,
     mappingId: results[n]!.mappingId, mappingVersion: results[n]!.mappingVersion,
     resources: results[n]!.written.map((w) => ({ reference: w.reference, outcome: w.result.outcome, versionId: w.result.versionId })),
     ...(results[n]!.warnings.length ? { warnings: results[n]!.warnings } : {}),
-  })));
+  }))));
+  if (deps.timings) {
+    deps.timings.messages += items.length;
+    deps.timings.batches += 1;
+  }
   for (const r of results) {
     deps.log.debug({ controlId: r.controlId, messageType: r.messageType, outcomes: r.written.map((w) => `${w.reference}:${w.result.outcome}`) }, 'message normalized');
   }
@@ -195,6 +203,7 @@ export function createBatchProcessor(deps: RecordProcessorDeps, single: RecordHa
   return async (records: ConsumedRecord[]) => {
     const ready: PreparedRecord[] = [];
     const rejected: ConsumedRecord[] = [];
+    const started = performance.now();
     for (const record of records) {
       try {
         const envelope = envelopeFromRecord(record.headers, record.value, record.key);
@@ -203,6 +212,7 @@ export function createBatchProcessor(deps: RecordProcessorDeps, single: RecordHa
         rejected.push(record);
       }
     }
+    deps.timings?.add('map', performance.now() - started);
     await storeMessages(deps, ready);
     // nothing of theirs was written, so handling them after the batch keeps every write in order
     for (const record of rejected) await single(record, { attempt: 1, final: false });

@@ -48,6 +48,12 @@ const prefixRange = (prefix: string): KeyRange => ({ gte: prefix, lt: prefix + T
 interface Family {
   name: string;
   def: SearchParamDefinition;
+  /** parts of a HumanName/Address that other parameters post (`family`, `city`): not posted again here */
+  skipParts?: Set<string>;
+  /** families a query on this parameter also reads (those parts) */
+  alsoFamilies?: string[];
+  /** the family holds more than this parameter matches (`phone` read from `telecom`): matches are checked in memory */
+  inexact?: boolean;
 }
 
 const familyCache = new Map<string, Map<string, Family>>();
@@ -67,10 +73,38 @@ function familiesOf(type: string): Map<string, Family> {
     const targets = members.some((d) => !d.targets) ? undefined : [...new Set(members.flatMap((d) => d.targets ?? []))];
     const def: SearchParamDefinition = { ...widest, ...(targets ? { targets } : {}) };
     if (!targets) delete def.targets;
-    for (const m of members) byParam.set(m.name, { name: widest.name, def });
+    const family: Family = { name: widest.name, def };
+    for (const m of members) byParam.set(m.name, family);
   }
+  shareParts(byParam);
   familyCache.set(type, byParam);
   return byParam;
+}
+
+const NARROWED = /^([A-Za-z]+)\[[A-Za-z]+=[^\]]+\]\.([A-Za-z.]+)$/;
+
+/**
+ * Fewer postings for the same answers: `name` (any part of a HumanName) reads `family` and
+ * `given` from their own postings and posts only the other parts; `address` likewise with
+ * city, state and postal code; `phone` and `email` (telecom narrowed by system) read the
+ * `telecom` postings and check the system in memory.
+ */
+function shareParts(byParam: Map<string, Family>): void {
+  const families = [...new Set(byParam.values())];
+  for (const f of families) {
+    if (f.def.type !== 'string' || f.def.paths.length !== 1) continue;
+    const path = f.def.paths[0]!;
+    const subs = families.filter((o) => o !== f && o.def.type === 'string' && o.def.paths.length === 1 && o.def.paths[0]!.startsWith(`${path}.`) && !o.def.paths[0]!.slice(path.length + 1).includes('.'));
+    if (!subs.length) continue;
+    f.skipParts = new Set(subs.map((o) => o.def.paths[0]!.slice(path.length + 1)));
+    f.alsoFamilies = subs.map((o) => o.name);
+  }
+  for (const [param, f] of byParam) {
+    const m = f.def.type === 'token' && f.def.paths.length === 1 ? NARROWED.exec(f.def.paths[0]!) : null;
+    if (!m) continue;
+    const wide = families.find((o) => o.def.type === 'token' && o.def.paths.length === 1 && o.def.paths[0] === `${m[1]}.${m[2]}`);
+    if (wide) byParam.set(param, { ...wide, inexact: true });
+  }
 }
 
 /** The posting family a search parameter is answered from, or undefined when it has none (quantity, `_id`). */
@@ -92,11 +126,12 @@ export function tokenPairs(v: unknown): Array<{ code: string; system?: string }>
   return [{ code, ...(typeof v.system === 'string' && v.system ? { system: v.system } : {}) }];
 }
 
-function stringParts(v: unknown): string[] {
+const STRING_PARTS = ['text', 'family', 'given', 'prefix', 'suffix', 'line', 'city', 'district', 'state', 'postalCode', 'country', 'name'];
+
+function stringParts(v: unknown, skip?: Set<string>): string[] {
   if (typeof v === 'string') return [v];
   if (!isObj(v)) return [];
-  const parts = ['text', 'family', 'given', 'prefix', 'suffix', 'line', 'city', 'district', 'state', 'postalCode', 'country', 'name'];
-  return parts.flatMap((k) => (Array.isArray(v[k]) ? v[k] : [v[k]])).filter((x): x is string => typeof x === 'string' && x.length > 0);
+  return STRING_PARTS.filter((k) => !skip?.has(k)).flatMap((k) => (Array.isArray(v[k]) ? v[k] : [v[k]])).filter((x): x is string => typeof x === 'string' && x.length > 0);
 }
 
 function dateRanges(v: unknown): DateRange[] {
@@ -143,7 +178,7 @@ function familyValues(family: Family, resource: Resource, hash: ValueHash): { va
     for (const v of valuesAtPath(resource, path)) {
       switch (def.type) {
         case 'string':
-          for (const s of stringParts(v)) {
+          for (const s of stringParts(v, family.skipParts)) {
             const n = normalizeSearchString(s);
             if (n) values.add(hash ? hash(n) : encodeKeyPart(head(n)));
           }
@@ -206,15 +241,17 @@ export function criterionRanges(type: string, c: IndexCriterion, hasher?: Postin
   if (c.param === '_id' || c.missing !== undefined || c.negate || !c.anyOf?.length) return undefined;
   const family = familiesOf(type).get(c.param);
   if (!family) return undefined;
-  const base = `${type}${SEP}${family.name}${SEP}`;
   const ranges: KeyRange[] = [];
-  let exact = true;
-  const hash = valueHashOf(hasher, type, family.name);
-  for (const m of c.anyOf) {
-    const r = matchRanges(base, `${type}${SEP}${family.name}>${SEP}`, family.def, m, hash);
-    if (!r) return undefined;
-    ranges.push(...r.ranges);
-    exact &&= r.exact;
+  let exact = !family.inexact;
+  for (const name of [family.name, ...(family.alsoFamilies ?? [])]) {
+    const base = `${type}${SEP}${name}${SEP}`;
+    const hash = valueHashOf(hasher, type, name);
+    for (const m of c.anyOf) {
+      const r = matchRanges(base, `${type}${SEP}${name}>${SEP}`, family.def, m, hash);
+      if (!r) return undefined;
+      ranges.push(...r.ranges);
+      exact &&= r.exact;
+    }
   }
   return { ranges: mergeRanges(ranges), exact };
 }

@@ -68,6 +68,20 @@ describe('search postings as document keys', () => {
     expect(found(date('gt', '1981'), keys)).to.deep.equal([]);
   });
 
+  it('reads name parts and address parts from the parameters that post them, and phone from telecom', () => {
+    const withAddress = { ...patient, address: [{ line: ['1 Fowl Lane'], city: 'Duckburg', postalCode: '12345' }] };
+    const keys = postingIdsOf(withAddress);
+    expect(keys.filter((k) => k.startsWith('Patient|name|'))).to.deep.equal([]); // family and given are posted once, under their own parameters
+    expect(keys.filter((k) => k.startsWith('Patient|address|'))).to.deep.equal(['Patient|address|1 fowl lane|p1']);
+    expect(keys.filter((k) => k.startsWith('Patient|phone|'))).to.deep.equal([]);
+    expect(found({ param: 'name', anyOf: [{ kind: 'string', value: 'ann', mode: 'prefix' }] }, keys)).to.deep.equal(['p1']);
+    expect(found({ param: 'address', anyOf: [{ kind: 'string', value: 'duck', mode: 'prefix' }] }, keys)).to.deep.equal(['p1']);
+    expect(found({ param: 'address', anyOf: [{ kind: 'string', value: '1 fowl', mode: 'prefix' }] }, keys)).to.deep.equal(['p1']);
+    const phone = criterionRanges('Patient', { param: 'phone', anyOf: [{ kind: 'entry', value: '13800138000' }] })!;
+    expect(phone.exact, 'an email with the same value would be found too: checked in memory').to.equal(false);
+    expect(found({ param: 'phone', anyOf: [{ kind: 'entry', value: '13800138000' }] }, keys)).to.deep.equal(['p1']);
+  });
+
   it('leaves to the in-memory check what postings cannot answer', () => {
     expect(criterionRanges('Patient', { param: 'family', missing: true })).to.equal(undefined);
     expect(criterionRanges('Patient', { param: 'gender', anyOf: [{ kind: 'entry', value: 'male' }], negate: true })).to.equal(undefined);
