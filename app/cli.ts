@@ -1,5 +1,6 @@
 import type { Command } from './commands/command.ts';
 import { deadLetterCommand } from './commands/deadLetterCommand.ts';
+import { keysCommand } from './commands/keysCommand.ts';
 import { mappingCommand } from './commands/mappingCommand.ts';
 import { sendCommand } from './commands/sendCommand.ts';
 import { serveCommand } from './commands/serveCommand.ts';
@@ -8,7 +9,7 @@ import { tokenCommand } from './commands/tokenCommand.ts';
 import { mpiCommand } from './commands/mpiCommand.ts';
 
 /** Every `hub` subcommand; a new one is a module under app/commands and a line here. */
-const COMMANDS: Command[] = [serveCommand, sendCommand, statusCommand, deadLetterCommand, tokenCommand, mappingCommand, mpiCommand];
+const COMMANDS: Command[] = [serveCommand, sendCommand, statusCommand, deadLetterCommand, tokenCommand, mappingCommand, mpiCommand, keysCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
