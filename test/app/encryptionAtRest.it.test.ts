@@ -113,6 +113,12 @@ describe('encryption at rest: an admission over MLLP leaves no name, ID card num
     // what the pipeline kept of the message opens with the key
     const kept = await hub.db().collection('source_messages').findOne({ controlId: person.controlId });
     expect(kept?.rawSealed).to.equal(true);
+    // the API's audit trail records each query (`identifier=<ID card number>`): sealed too
+    const audits = await eventually(async () => {
+      const docs = await hub.db().collection('AuditEvent').find({}).toArray();
+      return docs.length >= 3 ? docs : undefined;
+    }, 10_000, 'the audit events');
+    expect(audits.every((d) => d.sealed !== undefined && d.resource === undefined)).to.equal(true);
   });
 
   it('dead-letters a refused message sealed, and hub deadletter list still reads it', async () => {
