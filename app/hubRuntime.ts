@@ -32,7 +32,7 @@ import { MongoResourceStore } from '../hub/store/mongoResourceStore.ts';
 import { SEARCHABLE_TYPES } from '../hub/store/searchParameterTable.ts';
 import { MongoSourceMessageLog } from '../hub/store/mongoSourceMessageLog.ts';
 import { createPatientIndex } from '../hub/mpi/createPatientIndex.ts';
-import { patientIndexHook } from '../hub/mpi/patientIndexHook.ts';
+import { patientIndexBatchHook, patientIndexHook } from '../hub/mpi/patientIndexHook.ts';
 import type { PatientIndex } from '../hub/mpi/patientIndex.ts';
 
 export interface HubRuntimeOptions {
@@ -116,7 +116,7 @@ export class HubRuntime {
         deadLetter: new DeadLetterPublisher(publisher, config.kafka.topics.deadLetter),
         log,
         timings: this.pipelineTimings,
-        ...(this.patientIndex ? { onProcessed: patientIndexHook(this.patientIndex) } : {}),
+        ...(this.patientIndex ? { onProcessed: patientIndexHook(this.patientIndex), onBatchProcessed: patientIndexBatchHook(this.patientIndex) } : {}),
       };
       const processor = createRecordProcessor(processorDeps);
       this.consumer = new KafkaRecordConsumer({

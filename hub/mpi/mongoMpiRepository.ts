@@ -2,6 +2,7 @@ import type { Binary, Collection, Db, Filter } from 'mongodb';
 import { openJson, sealJson, type FieldProtector } from '../store/fieldProtector.ts';
 import { encodeKeyPart } from '../store/postingKeys.ts';
 import { isDuplicateKeyOnly } from '../store/postingStore.ts';
+import { rankCandidates } from './candidateRanking.ts';
 import { HubError } from '../core/hubError.ts';
 import type { AuditEntry, LinkRecord, MergeSnapshot, NoMatchRecord, ReviewFilter, ReviewItem, SourceEntry } from './mpiRecords.ts';
 import type { MpiRepository } from './mpiRepository.ts';
@@ -177,18 +178,30 @@ export class MongoMpiRepository implements MpiRepository {
   }
 
   async putSource(entry: SourceEntry, previousKeys: string[]): Promise<void> {
+    await this.putSources([{ entry, previousKeys }]);
+  }
+
+  async putSources(list: Array<{ entry: SourceEntry; previousKeys: string[] }>): Promise<void> {
+    if (!list.length) return;
     // new keys first: a crash after them leaves a source found under a key it may lose, never one it cannot be found by
-    const added = entry.keys.filter((k) => !previousKeys.includes(k));
+    const added = list.flatMap(({ entry, previousKeys }) => entry.keys.filter((k) => !previousKeys.includes(k)).map((k) => blockId(k, entry._id)));
     if (added.length) {
       try {
-        await this.blocks.insertMany(added.map((k) => ({ _id: blockId(this.blockKey(k), entry._id) })), { ordered: false });
+        await this.blocks.insertMany(added.map((_id) => ({ _id })), { ordered: false });
       } catch (err) {
-        if (!isDuplicateKeyOnly(err)) throw new HubError('MPI_STORE_FAILED', `cannot write the blocking keys of Patient/${entry._id}: ${(err as Error).message}`, {}, { cause: err });
+        if (!isDuplicateKeyOnly(err)) throw new HubError('MPI_STORE_FAILED', `cannot write blocking keys: ${(err as Error).message}`, {}, { cause: err });
       }
     }
-    await this.sources.replaceOne({ _id: entry._id }, this.storedSource(entry), { upsert: true });
-    const gone = previousKeys.filter((k) => !entry.keys.includes(k));
-    if (gone.length) await this.blocks.deleteMany({ _id: { $in: gone.map((k) => blockId(this.blockKey(k), entry._id)) } });
+    await this.sources.bulkWrite(list.map(({ entry }) => ({ replaceOne: { filter: { _id: entry._id }, replacement: entry, upsert: true } })), { ordered: false });
+    const gone = list.flatMap(({ entry, previousKeys }) => previousKeys.filter((k) => !entry.keys.includes(k)).map((k) => blockId(k, entry._id)));
+    if (gone.length) await this.blocks.deleteMany({ _id: { $in: gone } });
+  }
+
+  async blockMembers(keys: string[], maxBlockSize: number): Promise<Map<string, string[] | 'oversize'>> {
+    const unique = [...new Set(keys)];
+    const blocks = await Promise.all(unique.map((k) =>
+      this.blocks.find({ _id: prefixRange(`${encodeKeyPart(k)}|`) }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(maxBlockSize + 1).toArray()));
+    return new Map(unique.map((k, i) => [k, blocks[i]!.length > maxBlockSize ? 'oversize' as const : blocks[i]!.map((d) => lastPart(d._id))]));
   }
 
   async candidateIds(keys: string[], exclude: string, limit: number, maxBlockSize: number): Promise<string[]> {
@@ -376,6 +389,24 @@ export class MongoMpiRepository implements MpiRepository {
 
   async audit(entry: AuditEntry): Promise<void> {
     await this.auditLog.insertOne({ ...entry });
+  }
+
+  async auditMany(entries: AuditEntry[]): Promise<void> {
+    if (entries.length) await this.auditLog.insertMany(entries.map((e) => ({ ...e })), { ordered: false });
+  }
+
+  async putNewLinks(links: LinkRecord[]): Promise<Set<string>> {
+    if (!links.length) return new Set();
+    await this.addPostings(links.map((l) => P.member(l.golden, l._id)));
+    try {
+      await this.links.insertMany(links, { ordered: false });
+      return new Set(links.map((l) => l._id));
+    } catch (err) {
+      if (!isDuplicateKeyOnly(err)) throw new HubError('MPI_STORE_FAILED', `cannot write links: ${(err as Error).message}`, {}, { cause: err });
+      const errors = (err as { writeErrors?: Array<{ index: number }> | { index: number } }).writeErrors;
+      const lost = new Set((Array.isArray(errors) ? errors : errors ? [errors] : []).map((e) => links[e.index]!._id));
+      return new Set(links.filter((l) => !lost.has(l._id)).map((l) => l._id));
+    }
   }
 
   auditTrail(filter: { source?: string; golden?: string; limit?: number }): Promise<AuditEntry[]> {

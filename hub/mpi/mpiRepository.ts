@@ -11,6 +11,10 @@ export interface MpiRepository {
   getSource(id: string): Promise<SourceEntry | undefined>;
   getSources(ids: string[]): Promise<SourceEntry[]>;
   putSource(entry: SourceEntry, previousKeys: string[]): Promise<void>;
+  /** several sources at once (batch indexing) */
+  putSources(list: Array<{ entry: SourceEntry; previousKeys: string[] }>): Promise<void>;
+  /** the sources under each blocking key, or 'oversize' past maxBlockSize */
+  blockMembers(keys: string[], maxBlockSize: number): Promise<Map<string, string[] | 'oversize'>>;
   /** ids of sources sharing any key, most shared keys first, at most `limit` */
   candidateIds(keys: string[], exclude: string, limit: number, maxBlockSize: number): Promise<string[]>;
   allSources(): AsyncIterable<SourceEntry>;
@@ -23,6 +27,8 @@ export interface MpiRepository {
   /** insert when expectedVersion is 0, else replace if the stored version is expectedVersion; false on a lost race */
   putLink(link: LinkRecord, expectedVersion: number): Promise<boolean>;
   deleteLink(source: string, expectedVersion: number): Promise<boolean>;
+  /** first links of sources (batch indexing); returns the sources whose link was written (another worker may have linked one) */
+  putNewLinks(links: LinkRecord[]): Promise<Set<string>>;
 
   addNoMatch(record: NoMatchRecord): Promise<void>;
   removeNoMatch(a: string, b: string): Promise<void>;
@@ -42,5 +48,6 @@ export interface MpiRepository {
   latestAppliedMergeFrom(golden: string): Promise<MergeSnapshot | undefined>;
 
   audit(entry: AuditEntry): Promise<void>;
+  auditMany(entries: AuditEntry[]): Promise<void>;
   auditTrail(filter: { source?: string; golden?: string; limit?: number }): Promise<AuditEntry[]>;
 }

@@ -25,6 +25,8 @@ export interface RecordProcessorDeps {
   log: Logger;
   /** called after a message's resources are stored (the patient index hooks in here) */
   onProcessed?: (result: NormalizedMessage, envelope: InboundEnvelope) => Promise<void>;
+  /** the same for a batch of messages at once, in order (used instead of onProcessed when given) */
+  onBatchProcessed?: (results: NormalizedMessage[]) => Promise<void>;
   /** messages of different patients whose onProcessed runs side by side in a batch (default 8) */
   concurrency?: number;
   /** where the time goes, per stage (benchmarks, status) */
@@ -96,7 +98,9 @@ async function storeMessages(deps: RecordProcessorDeps, items: PreparedRecord[])
     const { resources: _resources, ...rest } = item.prepared;
     return { ...rest, written: written[n]! };
   });
-  if (deps.onProcessed) {
+  if (deps.onBatchProcessed) {
+    await timed('index', () => deps.onBatchProcessed!(results));
+  } else if (deps.onProcessed) {
     const byPatient = new Map<string, number[]>();
     items.forEach((item, n) => {
       const key = item.record.key ?? item.base.id;
