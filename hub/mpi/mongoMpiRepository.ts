@@ -184,7 +184,7 @@ export class MongoMpiRepository implements MpiRepository {
   async putSources(list: Array<{ entry: SourceEntry; previousKeys: string[] }>): Promise<void> {
     if (!list.length) return;
     // new keys first: a crash after them leaves a source found under a key it may lose, never one it cannot be found by
-    const added = list.flatMap(({ entry, previousKeys }) => entry.keys.filter((k) => !previousKeys.includes(k)).map((k) => blockId(k, entry._id)));
+    const added = list.flatMap(({ entry, previousKeys }) => entry.keys.filter((k) => !previousKeys.includes(k)).map((k) => blockId(this.blockKey(k), entry._id)));
     if (added.length) {
       try {
         await this.blocks.insertMany(added.map((_id) => ({ _id })), { ordered: false });
@@ -192,15 +192,15 @@ export class MongoMpiRepository implements MpiRepository {
         if (!isDuplicateKeyOnly(err)) throw new HubError('MPI_STORE_FAILED', `cannot write blocking keys: ${(err as Error).message}`, {}, { cause: err });
       }
     }
-    await this.sources.bulkWrite(list.map(({ entry }) => ({ replaceOne: { filter: { _id: entry._id }, replacement: entry, upsert: true } })), { ordered: false });
-    const gone = list.flatMap(({ entry, previousKeys }) => previousKeys.filter((k) => !entry.keys.includes(k)).map((k) => blockId(k, entry._id)));
+    await this.sources.bulkWrite(list.map(({ entry }) => ({ replaceOne: { filter: { _id: entry._id }, replacement: this.storedSource(entry), upsert: true } })), { ordered: false });
+    const gone = list.flatMap(({ entry, previousKeys }) => previousKeys.filter((k) => !entry.keys.includes(k)).map((k) => blockId(this.blockKey(k), entry._id)));
     if (gone.length) await this.blocks.deleteMany({ _id: { $in: gone } });
   }
 
   async blockMembers(keys: string[], maxBlockSize: number): Promise<Map<string, string[] | 'oversize'>> {
     const unique = [...new Set(keys)];
     const blocks = await Promise.all(unique.map((k) =>
-      this.blocks.find({ _id: prefixRange(`${encodeKeyPart(k)}|`) }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(maxBlockSize + 1).toArray()));
+      this.blocks.find({ _id: prefixRange(`${encodeKeyPart(this.blockKey(k))}|`) }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(maxBlockSize + 1).toArray()));
     return new Map(unique.map((k, i) => [k, blocks[i]!.length > maxBlockSize ? 'oversize' as const : blocks[i]!.map((d) => lastPart(d._id))]));
   }
 

@@ -7,9 +7,11 @@ import path from 'node:path';
 import type { Bundle, Patient } from 'fhir/r4.js';
 import { runDeadLetter } from '../../app/commands/deadLetterCommand.ts';
 import type { MllpConnector } from '../../connectors/hl7v2-mllp/mllpConnector.ts';
+import { KafkaProducer } from '../../hub/bus/kafkaBus.ts';
 import { KafkaTopicReader } from '../../hub/bus/kafkaTopicReader.ts';
 import { createKeyFile } from '../../hub/crypto/keyFile.ts';
-import { OpeningTopicReader, recordOpener } from '../../hub/crypto/recordSealing.ts';
+import { OpeningTopicReader, recordOpener, SealingProducer } from '../../hub/crypto/recordSealing.ts';
+import { silentLogger } from '../../hub/core/logger.ts';
 import { PROJECT_ROOT } from '../../hub/core/schemaValidator.ts';
 import { residentIdCheckChar } from '../../hub/mpi/chineseResidentId.ts';
 import { ackCode, MllpTestClient } from '../support/mllpClient.ts';
@@ -121,7 +123,7 @@ describe('encryption at rest: an admission over MLLP leaves no name, ID card num
     expect(audits.every((d) => d.sealed !== undefined && d.resource === undefined)).to.equal(true);
   });
 
-  it('dead-letters a refused message sealed, and hub deadletter list still reads it', async () => {
+  it('dead-letters a refused message sealed; hub deadletter lists it and replays it sealed, and the pipeline opens the replay', async () => {
     const refusedId = `${person.controlId}R`;
     expect(ackCode(await client.send(adt(person, 'A99', refusedId))).code).to.equal('AR');
     const reader = new OpeningTopicReader(new KafkaTopicReader(hub.config.kafka.brokers), recordOpener(hub.runtime.protection!.recordSealer()));
@@ -138,6 +140,20 @@ describe('encryption at rest: an admission over MLLP leaves no name, ID card num
       let opened = '';
       for await (const record of reader.read(hub.config.kafka.topics.deadLetter)) opened += record.value.toString('utf8');
       expect(opened).to.contain(person.family);
+
+      const sealer = hub.runtime.protection!.recordSealer();
+      const producer = () => new SealingProducer(new KafkaProducer({ brokers: hub.config.kafka.brokers, clientId: 'enc-replay', deliveryTimeoutMs: 5000, maxQueuedMessages: 100 }, silentLogger()), sealer);
+      const position = (JSON.parse(out.find((l) => l.includes(refusedId))!) as { partition: number; offset: number });
+      expect(await runDeadLetter(['replay', '--position', `${position.partition}:${position.offset}`], { config: hub.config, reader, producer, out: () => undefined })).to.equal(0);
+      // the pipeline opened the replayed record (sealed again on its way in) and refused it for its event, not for its encryption
+      const again = await eventually(async () => {
+        out.length = 0;
+        await runDeadLetter(['list', '--json'], { config: hub.config, reader, out: (t) => out.push(t) });
+        const replays = out.map((l) => JSON.parse(l) as { code: string; stage: string; replayOf?: string; controlId?: string }).filter((e) => e.replayOf && e.controlId === refusedId);
+        return replays.length ? replays[0] : undefined;
+      }, 30_000, 'the replayed record to be dead-lettered by the pipeline');
+      expect(again.code).to.not.match(/^ENCRYPTION_/);
+      expect(again.stage).to.not.equal('ingest');
     } finally {
       await reader.close();
     }
