@@ -145,6 +145,7 @@ export class MongoMpiRepository implements MpiRepository {
     return (await cursor.toArray()).map((d) => lastPart(d._id));
   }
 
+  /** Every block id is built from this, and every source document written through storedSource: with encryption on, neither may hold a key in clear. */
   private blockKey(key: string): string {
     return storedBlockKey(key, this.protection);
   }
