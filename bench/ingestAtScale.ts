@@ -24,7 +24,7 @@ import { KafkaProducer, KafkaTopicAdmin } from '../hub/bus/kafkaBus.ts';
 import type { ConsumedRecord } from '../hub/bus/messageBus.ts';
 import { loadConfig } from '../hub/config/loadConfig.ts';
 import { CONTENT_TYPES, envelopeHeaders } from '../hub/core/inboundEnvelope.ts';
-import { silentLogger } from '../hub/core/logger.ts';
+import { createLogger, silentLogger } from '../hub/core/logger.ts';
 import { PROJECT_ROOT } from '../hub/core/schemaValidator.ts';
 import { loadMappings } from '../hub/mapping/mappingLoader.ts';
 import { createPatientIndex } from '../hub/mpi/createPatientIndex.ts';
@@ -58,7 +58,8 @@ const seedBatch = Number(values.batch);
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/';
 const database = `bench_ingest_${stored}`;
-const log = silentLogger();
+// BENCH_LOG=info shows the hub's own log lines (to stdout, as JSON)
+const log = process.env.BENCH_LOG ? createLogger({ level: process.env.BENCH_LOG, name: 'bench' }) : silentLogger();
 const run = `bench_${Date.now().toString(36)}`;
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -187,8 +188,14 @@ async function endToEnd(runtime: HubRuntime, db: Db, port: number, messages: str
   const started = process.hrtime.bigint();
   const acked = await sendOverMllp(port, messages);
   const ackSeconds = seconds(started);
+  let lastReport = Date.now();
   for (;;) {
-    if ((await countAll(db, 'source_messages')) >= before + messages.length) break;
+    const now = await countAll(db, 'source_messages');
+    if (now >= before + messages.length) break;
+    if (Date.now() - lastReport > 10_000) {
+      lastReport = Date.now();
+      say(`[${label}] ${fmt(now - before)} / ${fmt(messages.length)} stored after ${fmt(seconds(started))} s`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   const total = seconds(started);

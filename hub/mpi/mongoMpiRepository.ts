@@ -2,6 +2,8 @@ import type { Binary, Collection, Db, Filter } from 'mongodb';
 import { openJson, sealJson, type FieldProtector } from '../store/fieldProtector.ts';
 import { encodeKeyPart } from '../store/postingKeys.ts';
 import { isDuplicateKeyOnly } from '../store/postingStore.ts';
+import { ONE_BATCH } from '../store/mongoResourceStore.ts';
+import { mapBounded } from '../core/boundedParallel.ts';
 import { rankCandidates } from './candidateRanking.ts';
 import { HubError } from '../core/hubError.ts';
 import type { AuditEntry, LinkRecord, MergeSnapshot, NoMatchRecord, ReviewFilter, ReviewItem, SourceEntry } from './mpiRecords.ts';
@@ -139,7 +141,7 @@ export class MongoMpiRepository implements MpiRepository {
 
   /** The last parts of the postings under a prefix, in key order. */
   private async postingTails(prefix: string, limit = 0, skip = 0): Promise<string[]> {
-    const cursor = this.postings.find({ _id: prefixRange(prefix) }, { projection: { _id: 1 } }).sort({ _id: 1 });
+    const cursor = this.postings.find({ _id: prefixRange(prefix) }, { projection: { _id: 1 }, batchSize: limit ? limit + 1 : ONE_BATCH }).sort({ _id: 1 });
     if (skip) cursor.skip(skip);
     if (limit) cursor.limit(limit);
     return (await cursor.toArray()).map((d) => lastPart(d._id));
@@ -175,7 +177,7 @@ export class MongoMpiRepository implements MpiRepository {
 
   async getSources(ids: string[]): Promise<SourceEntry[]> {
     if (!ids.length) return [];
-    return (await this.sources.find({ _id: { $in: [...new Set(ids)] } }).toArray()).map((d) => this.sourceOf(d));
+    return (await this.sources.find({ _id: { $in: [...new Set(ids)] } }, { batchSize: ONE_BATCH }).toArray()).map((d) => this.sourceOf(d));
   }
 
   async putSource(entry: SourceEntry, previousKeys: string[]): Promise<void> {
@@ -200,8 +202,8 @@ export class MongoMpiRepository implements MpiRepository {
 
   async blockMembers(keys: string[], maxBlockSize: number): Promise<Map<string, string[] | 'oversize'>> {
     const unique = [...new Set(keys)];
-    const blocks = await Promise.all(unique.map((k) =>
-      this.blocks.find({ _id: prefixRange(`${encodeKeyPart(this.blockKey(k))}|`) }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(maxBlockSize + 1).toArray()));
+    const blocks = await mapBounded(unique, 16, (k) =>
+      this.blocks.find({ _id: prefixRange(`${encodeKeyPart(this.blockKey(k))}|`) }, { projection: { _id: 1 }, batchSize: maxBlockSize + 2 }).sort({ _id: 1 }).limit(maxBlockSize + 1).toArray());
     return new Map(unique.map((k, i) => [k, blocks[i]!.length > maxBlockSize ? 'oversize' as const : blocks[i]!.map((d) => lastPart(d._id))]));
   }
 
@@ -209,7 +211,7 @@ export class MongoMpiRepository implements MpiRepository {
     if (!keys.length) return [];
     // one bounded range per key: a block larger than maxBlockSize is not selective and is skipped unread
     const blocks = await Promise.all([...new Set(keys)].map((k) =>
-      this.blocks.find({ _id: prefixRange(`${encodeKeyPart(this.blockKey(k))}|`) }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(maxBlockSize + 1).toArray()));
+      this.blocks.find({ _id: prefixRange(`${encodeKeyPart(this.blockKey(k))}|`) }, { projection: { _id: 1 }, batchSize: maxBlockSize + 2 }).sort({ _id: 1 }).limit(maxBlockSize + 1).toArray()));
     const shared = new Map<string, number>();
     for (const docs of blocks) {
       if (docs.length > maxBlockSize) continue;
@@ -235,7 +237,7 @@ export class MongoMpiRepository implements MpiRepository {
 
   async getLinks(sources: string[]): Promise<LinkRecord[]> {
     if (!sources.length) return [];
-    return this.links.find({ _id: { $in: [...new Set(sources)] } }).toArray();
+    return this.links.find({ _id: { $in: [...new Set(sources)] } }, { batchSize: ONE_BATCH }).toArray();
   }
 
   async linksOfGolden(golden: string): Promise<LinkRecord[]> {
@@ -290,7 +292,7 @@ export class MongoMpiRepository implements MpiRepository {
   async noMatchesOf(source: string): Promise<string[]> {
     const others = await this.postingTails(P.noMatches(source));
     if (!others.length) return [];
-    const docs = await this.noMatch.find({ _id: { $in: others.map((o) => pairId(source, o)) } }, { projection: { a: 1, b: 1 } }).toArray();
+    const docs = await this.noMatch.find({ _id: { $in: others.map((o) => pairId(source, o)) } }, { projection: { a: 1, b: 1 }, batchSize: ONE_BATCH }).toArray();
     return docs.map((d) => (d.a === source ? d.b : d.a));
   }
 
@@ -337,17 +339,17 @@ export class MongoMpiRepository implements MpiRepository {
     const byScore = (a: ReviewItem, b: ReviewItem) => b.score - a.score || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
     if (filter.golden || filter.source) {
       const ids = await this.postingTails(filter.golden ? P.reviewsOfGolden(filter.golden) : P.reviewsOfSource(filter.source!));
-      const items = ids.length ? (await this.review.find({ _id: { $in: ids } }).toArray()).filter(holds).sort(byScore) : [];
+      const items = ids.length ? (await this.review.find({ _id: { $in: ids } }, { batchSize: ONE_BATCH }).toArray()).filter(holds).sort(byScore) : [];
       return { items: items.slice(offset, offset + count), total: items.length };
     }
     if (filter.status) {
       const base = P.reviewsByStatus(filter.status);
       const range = { $gte: base, $lt: filter.minScore !== undefined ? `${base}${reviewScoreKey(filter.minScore)}|${TOP}` : base + TOP };
       const [ids, counted] = await Promise.all([
-        this.postings.find({ _id: range }, { projection: { _id: 1 } }).sort({ _id: 1 }).skip(offset).limit(count).toArray(),
+        this.postings.find({ _id: range }, { projection: { _id: 1 }, batchSize: count + 1 }).sort({ _id: 1 }).skip(offset).limit(count).toArray(),
         this.db.command({ count: MPI_COLLECTIONS.postings, query: { _id: range } }),
       ]);
-      const byId = new Map((ids.length ? await this.review.find({ _id: { $in: ids.map((d) => lastPart(d._id)) } }).toArray() : []).map((r) => [r._id, r]));
+      const byId = new Map((ids.length ? await this.review.find({ _id: { $in: ids.map((d) => lastPart(d._id)) } }, { batchSize: ONE_BATCH }).toArray() : []).map((r) => [r._id, r]));
       // a posting left by an interrupted decision leads to an item in another status: skipped
       const items = ids.map((d) => byId.get(lastPart(d._id))).filter((r): r is ReviewItem => r !== undefined && holds(r));
       return { items, total: Number((counted as { n?: number }).n ?? 0) };
@@ -377,14 +379,14 @@ export class MongoMpiRepository implements MpiRepository {
   async appliedMergesInto(golden: string): Promise<MergeSnapshot[]> {
     const ids = await this.postingTails(P.intos(golden));
     if (!ids.length) return [];
-    return (await this.merges.find({ _id: { $in: ids } }).toArray()).map((m) => this.mergeOf(m)).filter((m) => m.into === golden && m.status === 'applied')
+    return (await this.merges.find({ _id: { $in: ids } }, { batchSize: ONE_BATCH }).toArray()).map((m) => this.mergeOf(m)).filter((m) => m.into === golden && m.status === 'applied')
       .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
   }
 
   async latestAppliedMergeFrom(golden: string): Promise<MergeSnapshot | undefined> {
     const ids = await this.postingTails(P.froms(golden));
     if (!ids.length) return undefined;
-    const applied = (await this.merges.find({ _id: { $in: ids } }).toArray()).map((m) => this.mergeOf(m)).filter((m) => m.from === golden && m.status === 'applied');
+    const applied = (await this.merges.find({ _id: { $in: ids } }, { batchSize: ONE_BATCH }).toArray()).map((m) => this.mergeOf(m)).filter((m) => m.from === golden && m.status === 'applied');
     return applied.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))[0];
   }
 

@@ -9,6 +9,7 @@ import { storeErrorKind } from '../store/storeErrorKind.ts';
 import { DLQ_HEADERS, type DeadLetterPublisher, type PipelineStage } from './deadLetter.ts';
 import { MessageRejected, type NormalizedMessage, type PreparedMessage } from './hl7v2Normalizer.ts';
 import { storeBatch, type WrittenResource } from './mappedResourceSteps.ts';
+import { mapBounded } from '../core/boundedParallel.ts';
 import type { PipelineStageName, StageTimings } from './stageTimings.ts';
 import type { ResourceStore } from '../store/resourceStore.ts';
 
@@ -106,7 +107,7 @@ async function storeMessages(deps: RecordProcessorDeps, items: PreparedRecord[])
       const key = item.record.key ?? item.base.id;
       byPatient.set(key, [...(byPatient.get(key) ?? []), n]);
     });
-    await timed('index', () => inParallel([...byPatient.values()], deps.concurrency ?? 8, async (ns) => {
+    await timed('index', () => mapBounded([...byPatient.values()], deps.concurrency ?? 8, async (ns) => {
       for (const n of ns) await deps.onProcessed!(results[n]!, items[n]!.envelope);
     }));
   }
@@ -147,13 +148,6 @@ async function repairInterrupted(deps: RecordProcessorDeps, items: PreparedRecor
   if (!refs.length) return;
   const parts = await deps.store.repair(refs);
   if (parts) deps.log.info({ resources: refs.length, parts }, 'completed the writes of an interrupted message');
-}
-
-async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
 }
 
 /**

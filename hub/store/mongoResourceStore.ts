@@ -44,6 +44,13 @@ const TYPE_NAME = /^[A-Z][A-Za-z]{1,63}$/;
 const MAX_WRITE_ATTEMPTS = 8;
 /** ids per `$in` read */
 const READ_CHUNK = 500;
+/**
+ * Reads ask for their whole answer in the first batch. A cursor left open between batches holds
+ * one of FerretDB's connections to SQLite (100 per database) until the next getMore; many
+ * concurrent reads could then hold them all while their getMores wait for the driver's
+ * connections, which wait for FerretDB's: a deadlock seen under ingest load.
+ */
+export const ONE_BATCH = 100_000;
 /** every string id: a range the `_id` index serves in order (an empty filter would not be, on FerretDB) */
 const ALL_IDS = { _id: { $gte: '' } };
 
@@ -112,7 +119,7 @@ export class MongoResourceStore implements ResourceStore {
       postings: this.postings,
       readMany: (type, ids) => this.readMany(type, ids),
       pageAll: async (type, skip, limit) => {
-        const cursor = this.current(type).find(ALL_IDS, { projection: { resource: 1, sealed: 1 } }).sort({ _id: 1 }).skip(skip);
+        const cursor = this.current(type).find(ALL_IDS, { projection: { resource: 1, sealed: 1 }, batchSize: limit === undefined ? READ_CHUNK : limit + 1 }).sort({ _id: 1 }).skip(skip);
         if (limit !== undefined) cursor.limit(limit);
         return (await cursor.toArray()).map((d) => this.opened(type, d).resource);
       },
@@ -212,7 +219,7 @@ export class MongoResourceStore implements ResourceStore {
     const found = await Promise.all(chunks.map((chunk) =>
       (chunk.length === 1
         ? coll.find({ _id: chunk[0] } as never, projection ? { projection } : {})
-        : coll.find({ _id: { $in: chunk } } as never, projection ? { projection } : {})).toArray()));
+        : coll.find({ _id: { $in: chunk } } as never, { ...(projection ? { projection } : {}), batchSize: READ_CHUNK + 1 })).toArray()));
     return found.flat() as T[];
   }
 
@@ -352,7 +359,7 @@ export class MongoResourceStore implements ResourceStore {
     const coll = this.historyOf(type);
     if (query.id !== undefined) {
       // one resource's versions are one `_id` range; versions sort as numbers, so in memory
-      const docs = await coll.find({ _id: { $gte: `${query.id}/`, $lt: `${query.id}/\u{10FFFF}` } }).toArray();
+      const docs = await coll.find({ _id: { $gte: `${query.id}/`, $lt: `${query.id}/\u{10FFFF}` } }, { batchSize: ONE_BATCH }).toArray();
       const since = query.since;
       const versions = docs.filter((d) => d.id === query.id && (!since || d.lastUpdated >= since))
         .sort((a, b) => b.lastUpdated.getTime() - a.lastUpdated.getTime() || b.versionId - a.versionId);
@@ -361,7 +368,7 @@ export class MongoResourceStore implements ResourceStore {
     // every resource's versions: MongoDB reads its lastUpdated index; FerretDB v1 scans (not a hot path)
     const filter = query.since ? { lastUpdated: { $gte: query.since } } : {};
     const [resources, total] = await Promise.all([
-      query.count === 0 ? Promise.resolve([]) : coll.find(filter, { projection: { resource: 1, sealed: 1, id: 1 } }).sort({ lastUpdated: -1, id: 1, versionId: -1 }).skip(query.offset).limit(query.count).toArray().then((d) => d.map((x) => openResourceDoc(type, x.id, x, this.protection).resource)),
+      query.count === 0 ? Promise.resolve([]) : coll.find(filter, { projection: { resource: 1, sealed: 1, id: 1 } }).sort({ lastUpdated: -1, id: 1, versionId: -1 }).skip(query.offset).limit(query.count).batchSize(query.count + 1).toArray().then((d) => d.map((x) => openResourceDoc(type, x.id, x, this.protection).resource)),
       query.total ? coll.countDocuments(filter) : Promise.resolve(undefined),
     ]);
     return { resources, ...(total !== undefined ? { total } : {}) };
@@ -369,7 +376,7 @@ export class MongoResourceStore implements ResourceStore {
 
   /** Which of these versions were written by whom (provenance: a version's source message). */
   async writersOf(type: string, id: string): Promise<Array<{ versionId: number; writtenBy?: string }>> {
-    const docs = await this.historyOf(type).find({ _id: { $gte: `${id}/`, $lt: `${id}/\u{10FFFF}` } }, { projection: { versionId: 1, writtenBy: 1 } }).toArray();
+    const docs = await this.historyOf(type).find({ _id: { $gte: `${id}/`, $lt: `${id}/\u{10FFFF}` } }, { projection: { versionId: 1, writtenBy: 1 }, batchSize: ONE_BATCH }).toArray();
     return docs.map((d) => ({ versionId: d.versionId, ...(d.writtenBy ? { writtenBy: d.writtenBy } : {}) })).sort((a, b) => b.versionId - a.versionId);
   }
 
@@ -420,7 +427,7 @@ export class MongoResourceStore implements ResourceStore {
   private async *scanAll(type: string): AsyncIterable<StoredResource> {
     let after: string | undefined;
     for (;;) {
-      const docs = await this.current(type).find(after === undefined ? ALL_IDS : { _id: { $gt: after } }, { projection: { resource: 1, sealed: 1 } }).sort({ _id: 1 }).limit(READ_CHUNK).toArray();
+      const docs = await this.current(type).find(after === undefined ? ALL_IDS : { _id: { $gt: after } }, { projection: { resource: 1, sealed: 1 } }).sort({ _id: 1 }).limit(READ_CHUNK).batchSize(READ_CHUNK + 1).toArray();
       for (const d of docs) yield this.opened(type, d).resource;
       if (docs.length < READ_CHUNK) return;
       after = docs[docs.length - 1]!._id;

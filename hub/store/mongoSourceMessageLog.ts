@@ -1,5 +1,6 @@
 import { Binary, type Collection, type Db } from 'mongodb';
 import { openBytes, openJson, sealBytes, sealJson, type FieldProtector } from './fieldProtector.ts';
+import { ONE_BATCH } from './mongoResourceStore.ts';
 import type { SourceMessageLog, SourceMessageRecord } from './sourceMessageLog.ts';
 
 type Doc = Omit<SourceMessageRecord, 'id' | 'raw' | 'receivedAt' | 'processedAt'> & {
@@ -57,7 +58,7 @@ export class MongoSourceMessageLog implements SourceMessageLog {
 
   async processedIds(ids: string[]): Promise<Set<string>> {
     if (!ids.length) return new Set();
-    const docs = await this.coll.find({ _id: { $in: [...new Set(ids)] } }, { projection: { _id: 1, status: 1 } }).toArray();
+    const docs = await this.coll.find({ _id: { $in: [...new Set(ids)] } }, { projection: { _id: 1, status: 1 }, batchSize: ONE_BATCH }).toArray();
     return new Set(docs.filter((d) => d.status === 'processed').map((d) => d._id));
   }
 
@@ -82,7 +83,7 @@ export class MongoSourceMessageLog implements SourceMessageLog {
     const writers = (await this.writers.writersOf(type, id)).flatMap((v) => (v.writtenBy ? [v.writtenBy] : []));
     const ids = [...new Set(writers)].slice(0, limit);
     if (!ids.length) return [];
-    const byId = new Map((await this.coll.find({ _id: { $in: ids } }).toArray()).map((d) => [d._id, d]));
+    const byId = new Map((await this.coll.find({ _id: { $in: ids } }, { batchSize: ONE_BATCH }).toArray()).map((d) => [d._id, d]));
     return ids.map((i) => byId.get(i)).filter((d): d is Doc => d !== undefined).map((d) => this.toRecord(d));
   }
 }

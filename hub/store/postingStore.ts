@@ -52,7 +52,7 @@ export class MongoPostingStore {
   async existing(ids: readonly string[]): Promise<Set<string>> {
     const out = new Set<string>();
     for (let i = 0; i < ids.length; i += CHUNK) {
-      for (const d of await this.coll.find({ _id: { $in: ids.slice(i, i + CHUNK) } }, { projection: { _id: 1 } }).toArray()) out.add(d._id);
+      for (const d of await this.coll.find({ _id: { $in: ids.slice(i, i + CHUNK) } }, { projection: { _id: 1 }, batchSize: CHUNK + 1 }).toArray()) out.add(d._id);
     }
     return out;
   }
@@ -67,7 +67,8 @@ export class MongoPostingStore {
   async page(range: KeyRange, limit: number, options: { skip?: number; after?: string } = {}): Promise<string[]> {
     const gt = options.after !== undefined;
     const filter = { _id: { ...(gt ? { $gt: options.after! } : { $gte: range.gte }), $lt: range.lt } };
-    const cursor = this.coll.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 });
+    // the whole page in the first batch: an open cursor holds a FerretDB connection (see ONE_BATCH)
+    const cursor = this.coll.find(filter, { projection: { _id: 1 }, batchSize: limit + 1 }).sort({ _id: 1 });
     if (options.skip) cursor.skip(options.skip);
     const docs = await cursor.limit(limit).toArray();
     return docs.map((d) => d._id);
