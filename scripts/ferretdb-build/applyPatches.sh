@@ -12,6 +12,9 @@
 #     string range (`$gt`/`$gte`/`$lt`/`$lte`, a (type, text) index added to every table).
 #  3. For a filter that is only such an `_id` condition, sort by `_id`, limit (skip + limit) and
 #     count run in SQLite, instead of decoding every matching document in Go first.
+#  4. An update statement reads what it matched and closes its query before it writes; upstream
+#     kept every statement's query open until the end of the command, so a bulk write of 100
+#     statements exhausted the database's connections and deadlocked.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 M="$1"
@@ -57,3 +60,5 @@ edit "$I/handler/msg_find.go" 's/(\n\th\.L\.DebugContext\(ctx, fmt\.Sprintf\("Co
 edit "$I/handler/msg_explain.go" 's/(\n\tres, err := coll\.Explain\(connCtx, qp\)\n)/\n\tif s, l, ok := h.hubIDPushdown(params.Filter, params.Sort, params.Skip, params.Limit); ok {\n\t\tqp.Sort, qp.Limit = s, l\n\t}\n$1/g'
 edit "$I/handler/msg_count.go" \
   's/(\tvar qp backends\.QueryParams\n)/\tif n, ok, err := h.hubCount(connCtx, c, params); err != nil {\n\t\treturn nil, err\n\t} else if ok {\n\t\treturn documentOpMsg(must.NotFail(types.NewDocument("n", n, "ok", float64(1))))\n\t}\n\n$1/g'
+edit "$I/handler/msg_update.go" \
+  's/(\t\tif !u\.Multi \{\n\t\t\titer = common\.LimitIterator\(iter, closer, 1\)\n\t\t\}\n)/$1\n\t\tif iter, err = hubMaterialize(iter, closer); err != nil {\n\t\t\treturn 0, 0, nil, lazyerrors.Error(err)\n\t\t}\n/g'

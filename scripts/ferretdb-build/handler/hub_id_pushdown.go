@@ -77,3 +77,22 @@ func (h *Handler) hubCount(ctx context.Context, c backends.Collection, params *c
 
 	return 0, false, lazyerrors.Errorf("hub count: unexpected result %v", doc)
 }
+
+// hubMaterialize reads every document an update statement matched and closes the query before
+// the statement writes. Upstream keeps each statement's rows open until the whole command ends
+// while its write needs another connection: a bulk write of 100 statements held all of
+// SQLite's 100 connections of the database and waited for a 101st (a deadlock).
+func hubMaterialize(iter types.DocumentsIterator, closer *iterator.MultiCloser) (types.DocumentsIterator, error) {
+	docs, err := iterator.ConsumeValues(iter)
+	// closes the query's rows now; the statement's deferred Close closes them (idempotently) again
+	closer.Close()
+
+	if err != nil {
+		return nil, lazyerrors.Error(err)
+	}
+
+	matched := iterator.Values(iterator.ForSlice(docs))
+	closer.Add(matched)
+
+	return matched, nil
+}
