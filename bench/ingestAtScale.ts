@@ -229,8 +229,10 @@ async function main(): Promise<void> {
   const runtime = new HubRuntime(config, log, { api: false });
   await runtime.start();
   const [his, lis] = runtime.connectors as MllpConnector[];
-  const adt = Array.from({ length: adtCount }, (_, i) => adtA01(stored + 1_000_000 + i));
-  const oru = Array.from({ length: oruCount }, (_, i) => oruR01(Math.floor((i * 7919) % stored), i));
+  // patients never seen before in this database, whatever ran before (message ids are content-derived)
+  const base = stored + 1_000_000 + await countAll(db, 'source_messages');
+  const adt = Array.from({ length: adtCount }, (_, i) => adtA01(base + i));
+  const oru = Array.from({ length: oruCount }, (_, i) => oruR01(Math.floor((i * 7919) % stored), base + i));
   const rows = [
     await endToEnd(runtime, db, his!.port!, adt, 'ADT^A01 (new patients)'),
     await endToEnd(runtime, db, lis!.port!, oru, 'ORU^R01 (6 OBX, stored patients)'),
@@ -238,7 +240,7 @@ async function main(): Promise<void> {
   // searchable: the last admitted patient is found by identifier through the posting index
   const store = new MongoResourceStore(db);
   const t = process.hrtime.bigint();
-  const found = await store.search('Patient', { criteria: [], where: [{ param: 'identifier', anyOf: [{ kind: 'entry', value: `MRN${String(stored + 1_000_000 + adtCount - 1).padStart(8, '0')}` }] }], count: 5 });
+  const found = await store.search('Patient', { criteria: [], where: [{ param: 'identifier', anyOf: [{ kind: 'entry', value: `MRN${String(base + adtCount - 1).padStart(8, '0')}` }] }], count: 5 });
   const searchMs = seconds(t) * 1000;
   await runtime.stop();
 

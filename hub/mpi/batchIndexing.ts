@@ -1,4 +1,5 @@
 import type { Patient, PatientLink } from 'fhir/r4.js';
+import { mapBounded } from '../core/boundedParallel.ts';
 import { deterministicId } from '../core/deterministicId.ts';
 import type { StoredResource } from '../store/resourceStore.ts';
 import { blockingKeys } from './blockingKeys.ts';
@@ -78,7 +79,7 @@ async function matchFresh(
   const candidatesOf = new Map(fresh.map((e) => [e._id, rankCandidates(e.keys, blocks, e._id, rules.blocking.maxCandidates)]));
   const candidateIds = [...new Set([...candidatesOf.values()].flat())];
   const [candidateSources, candidateLinks, noMatches] = await Promise.all([
-    repo.getSources(candidateIds), repo.getLinks(candidateIds), Promise.all(fresh.map((e) => repo.noMatchesOf(e._id))),
+    repo.getSources(candidateIds), repo.getLinks(candidateIds), mapBounded(fresh, 16, (e) => repo.noMatchesOf(e._id)),
   ]);
   const sourceOf = new Map(candidateSources.map((s) => [s._id, s]));
   const goldenOf = new Map(candidateLinks.map((l) => [l._id, l.golden]));
@@ -127,7 +128,10 @@ async function matchFresh(
     })));
     const done = go.filter((d) => written.has(d.entry._id));
     for (const d of go) if (!written.has(d.entry._id)) later.push(d.entry._id);
-    await refreshGoldens(index, [...new Set(done.map((d) => d.golden))]);
+    // a golden record made in this batch has exactly the members this batch gave it, and no merges
+    const created = new Map<string, string[]>();
+    for (const d of done) if (!existing.includes(d.golden)) created.set(d.golden, [...(created.get(d.golden) ?? []), d.entry._id]);
+    await refreshGoldens(index, [...new Set(done.map((d) => d.golden))], created);
     await repo.auditMany(done.map((d): AuditEntry => (d.best
       ? { at, action: 'LINK_AUTO', who: 'system', source: d.entry._id, golden: d.golden, score: d.best.score.score, other: d.best.source }
       : { at, action: 'NEW_GOLDEN', who: 'system', source: d.entry._id, golden: d.golden })));
@@ -142,14 +146,14 @@ async function matchFresh(
 }
 
 /** Recomputes golden records from their sources (callers hold their leases), written as one batch. */
-async function refreshGoldens(index: PatientIndex, goldens: string[]): Promise<void> {
+async function refreshGoldens(index: PatientIndex, goldens: string[], created: Map<string, string[]>): Promise<void> {
   if (!goldens.length) return;
-  const members = await Promise.all(goldens.map((g) => index.repo.linksOfGolden(g)));
-  const merges = await Promise.all(goldens.map((g) => index.repo.appliedMergesInto(g)));
-  const sources = new Map((await index.store.readMany('Patient', members.flat().map((l) => l._id))).map((r) => [r.id, r]));
+  const members = await mapBounded(goldens, 16, async (g) => created.get(g) ?? (await index.repo.linksOfGolden(g)).map((l) => l._id));
+  const merges = await mapBounded(goldens, 16, (g) => (created.has(g) ? Promise.resolve([]) : index.repo.appliedMergesInto(g)));
+  const sources = new Map((await index.store.readMany('Patient', members.flat())).map((r) => [r.id, r]));
   const resources = goldens.flatMap((golden, i) => {
-    const list: GoldenSource[] = members[i]!.flatMap((l) => {
-      const r = sources.get(l._id);
+    const list: GoldenSource[] = [...members[i]!].sort().flatMap((id) => {
+      const r = sources.get(id);
       return r ? [{ resource: r as Patient & { id: string }, sourceSystem: sourceSystemOf(r as Patient), updatedAt: r.meta?.lastUpdated ?? '' }] : [];
     });
     if (!list.length) return [];

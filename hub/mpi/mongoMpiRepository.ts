@@ -1,7 +1,7 @@
 import type { Binary, Collection, Db, Filter } from 'mongodb';
 import { openJson, sealJson, type FieldProtector } from '../store/fieldProtector.ts';
 import { encodeKeyPart } from '../store/postingKeys.ts';
-import { isDuplicateKeyOnly } from '../store/postingStore.ts';
+import { insertOrReplace, isDuplicateKeyOnly } from '../store/postingStore.ts';
 import { ONE_BATCH } from '../store/mongoResourceStore.ts';
 import { mapBounded } from '../core/boundedParallel.ts';
 import { rankCandidates } from './candidateRanking.ts';
@@ -195,7 +195,7 @@ export class MongoMpiRepository implements MpiRepository {
         if (!isDuplicateKeyOnly(err)) throw new HubError('MPI_STORE_FAILED', `cannot write blocking keys: ${(err as Error).message}`, {}, { cause: err });
       }
     }
-    await this.sources.bulkWrite(list.map(({ entry }) => ({ replaceOne: { filter: { _id: entry._id }, replacement: this.storedSource(entry), upsert: true } })), { ordered: false });
+    await insertOrReplace(this.sources, list.map(({ entry }) => this.storedSource(entry) as SourceEntry));
     const gone = list.flatMap(({ entry, previousKeys }) => previousKeys.filter((k) => !entry.keys.includes(k)).map((k) => blockId(this.blockKey(k), entry._id)));
     if (gone.length) await this.blocks.deleteMany({ _id: { $in: gone } });
   }

@@ -261,9 +261,11 @@ export class MongoResourceStore implements ResourceStore {
       for (const w of await this.putCurrent(type, writes)) lost.add(w);
     }));
     const won = planned.filter((p) => !lost.has(p));
-    await Promise.all([...groupBy(won, (p) => p.type)].map(([type, writes]) => this.historyOf(type).bulkWrite(writes.map((w) => ({
-      replaceOne: { filter: { _id: `${w.doc._id}/${w.doc.versionId}` }, replacement: sealResourceDoc(historyDocOf(w.doc), this.protection), upsert: true },
-    })), { ordered: false })));
+    // a version is written once (compare-and-set above), so its history copy is an insert; one that
+    // exists is that same version (a replay), and is left as it is
+    await Promise.all([...groupBy(won, (p) => p.type)].map(([type, writes]) => insertIgnoringDuplicates(
+      this.historyOf(type), writes.map((w) => sealResourceDoc(historyDocOf(w.doc), this.protection) as HistoryDoc),
+    )));
     await this.postings.remove(won.flatMap((p) => p.removePostings));
     for (const w of won) {
       results[w.index] = { outcome: w.expectedVersion === undefined ? 'created' : 'updated', versionId: String(w.doc.versionId), lastUpdated: w.doc.lastUpdated.toISOString() };
@@ -444,6 +446,15 @@ export class MongoResourceStore implements ResourceStore {
       n += 1;
     }
     return n;
+  }
+}
+
+async function insertIgnoringDuplicates<T extends { _id: string }>(coll: Collection<T>, docs: T[]): Promise<void> {
+  if (!docs.length) return;
+  try {
+    await coll.insertMany(docs as never[], { ordered: false });
+  } catch (err) {
+    if (!isDuplicateKeyOnly(err)) throw new HubError('STORE_WRITE_FAILED', `cannot write to ${coll.collectionName}: ${(err as Error).message}`, {}, { cause: err });
   }
 }
 

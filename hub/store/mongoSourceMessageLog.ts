@@ -1,6 +1,7 @@
 import { Binary, type Collection, type Db } from 'mongodb';
 import { openBytes, openJson, sealBytes, sealJson, type FieldProtector } from './fieldProtector.ts';
 import { ONE_BATCH } from './mongoResourceStore.ts';
+import { insertOrReplace } from './postingStore.ts';
 import type { SourceMessageLog, SourceMessageRecord } from './sourceMessageLog.ts';
 
 type Doc = Omit<SourceMessageRecord, 'id' | 'raw' | 'receivedAt' | 'processedAt'> & {
@@ -49,11 +50,7 @@ export class MongoSourceMessageLog implements SourceMessageLog {
    * says its processing completed (processedIds).
    */
   async recordMany(entries: SourceMessageRecord[]): Promise<void> {
-    if (!entries.length) return;
-    await this.coll.bulkWrite(entries.map((e) => {
-      const { _id, ...replacement } = this.docOf(e);
-      return { replaceOne: { filter: { _id }, replacement, upsert: true } };
-    }), { ordered: false });
+    await insertOrReplace(this.coll, entries.map((e) => this.docOf(e)));
   }
 
   async processedIds(ids: string[]): Promise<Set<string>> {
