@@ -6,10 +6,11 @@
  *
  *   npx tsx bench/apiThroughput.ts [--patients 10000] [--duration 10] [--connections 10]
  *     [--slow-requests 40] [--slow-connections 10] [--timeout 120] [--keep] [--seed-only]
- *     [--records-every 1] [--only read,search,search-no-total,everything]
+ *     [--records-every 1] [--only read,identifier,search,search-no-total,given,phone,birthdate,clinical,has,everything]
  *
- * Seeding writes the documents the store's write path would (search entries included) with
- * insertMany, to spend the time on the API rather than on loading. Needs FerretDB (or MONGO_URL).
+ * Seeding writes the documents the store's write path would (current documents and search
+ * postings) with insertMany, resumably, to spend the time on the API rather than on loading.
+ * Needs FerretDB (or MONGO_URL).
  */
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -19,6 +20,7 @@ import { createFhirApp } from '../api/fhirApp.ts';
 import { mintDevToken } from '../hub/auth/devToken.ts';
 import { silentLogger } from '../hub/core/logger.ts';
 import { firstVersionDocument, MongoResourceStore } from '../hub/store/mongoResourceStore.ts';
+import { POSTINGS_COLLECTION } from '../hub/store/postingStore.ts';
 import type { StoredResource } from '../hub/store/resourceStore.ts';
 
 const { values } = parseArgs({
@@ -26,7 +28,7 @@ const { values } = parseArgs({
     patients: { type: 'string', default: '10000' },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10' },
-    // searches and $everything scan collections on FerretDB: a fixed number of requests, not a duration
+    // slower requests (prefix searches, _has, $everything): a fixed number of requests, not a duration
     'slow-requests': { type: 'string', default: '40' },
     // fewer at once for scans at 1M patients, so a figure is the scan and not the queue before it
     'slow-connections': { type: 'string' },
@@ -36,7 +38,7 @@ const { values } = parseArgs({
     'seed-only': { type: 'boolean', default: false },
     // clinical records for every Kth patient only: seeding 8M documents into FerretDB takes hours
     'records-every': { type: 'string', default: '1' },
-    // a comma-separated subset of: read,search,search-no-total,everything
+    // a comma-separated subset of the request names below
     only: { type: 'string' },
   },
 });
@@ -99,52 +101,63 @@ function recordsOf(i: number): StoredResource[] {
   return out;
 }
 
+/**
+ * Writes what the store's write path would for each patient (current documents and their search
+ * postings; no history copies, which none of these requests read) with insertMany, in chunks of
+ * patients; a marker records the last chunk, so an interrupted seed resumes where it stopped.
+ */
 async function seed(client: MongoClient): Promise<void> {
   const db = client.db(dbName);
-  // a marker written last, by _id: counting documents scans the collection on FerretDB (~4 min at 1M)
-  const meta = db.collection<{ _id: string; patients: number }>('bench_meta');
-  if ((await meta.findOne({ _id: 'seeded' }))?.patients === patients) {
+  const meta = db.collection<{ _id: string; patients: number; done: number }>('bench_meta');
+  const marker = await meta.findOne({ _id: 'seeded' });
+  if (marker && marker.patients === patients && marker.done >= patients) {
     console.log(`reusing ${dbName} (${patients} patients)`);
     return;
   }
-  await db.dropDatabase();
+  let done = marker?.patients === patients ? marker.done : 0;
+  if (done === 0) await db.dropDatabase();
   const started = Date.now();
-  const batches = new Map<string, ReturnType<typeof firstVersionDocument>[]>();
-  const flush = async (type: string): Promise<void> => {
-    const docs = batches.get(type) ?? [];
-    if (docs.length) await db.collection(type).insertMany(docs as never[], { ordered: false });
-    batches.set(type, []);
-  };
+  const from = done;
   const now = new Date();
-  const progressEvery = Math.max(10_000, Math.round(patients / 20));
-  let written = 0;
-  for (let i = 0; i < patients; i += 1) {
-    if (i > 0 && i % progressEvery === 0) {
+  const chunk = 2000;
+  let resources = 0;
+  let postingCount = 0;
+  let lastReport = Date.now();
+  const insert = async (name: string, docs: unknown[]): Promise<void> => {
+    for (let i = 0; i < docs.length; i += 5000) {
+      try {
+        await db.collection(name).insertMany(docs.slice(i, i + 5000) as never[], { ordered: false });
+      } catch (err) {
+        // a resumed chunk meets what the interrupted one had written
+        if ((err as { code?: number; writeErrors?: unknown[] }).code !== 11000 && !(err as { writeErrors?: unknown[] }).writeErrors) throw err;
+      }
+    }
+  };
+  while (done < patients) {
+    const byType = new Map<string, unknown[]>();
+    const postings: Array<{ _id: string }> = [];
+    for (let i = done; i < Math.min(patients, done + chunk); i += 1) {
+      for (const r of recordsOf(i)) {
+        const { doc, postings: ids } = firstVersionDocument(r, now);
+        byType.set(r.resourceType, [...(byType.get(r.resourceType) ?? []), doc]);
+        for (const _id of ids) postings.push({ _id });
+        resources += 1;
+      }
+    }
+    await insert(POSTINGS_COLLECTION, postings);
+    for (const [type, docs] of byType) await insert(type, docs);
+    postingCount += postings.length;
+    done = Math.min(patients, done + chunk);
+    await meta.replaceOne({ _id: 'seeded' }, { patients, done }, { upsert: true });
+    if (Date.now() - lastReport > 10_000 || done === patients) {
+      lastReport = Date.now();
       const secs = (Date.now() - started) / 1000;
-      console.log(`seeding: ${i}/${patients} patients, ${Math.round(written / secs)} resources/s, ~${Math.round(((patients - i) * secs) / i)} s left`);
-    }
-    for (const r of recordsOf(i)) {
-      written += 1;
-      const list = batches.get(r.resourceType) ?? [];
-      list.push(firstVersionDocument(r, now));
-      batches.set(r.resourceType, list);
-      if (list.length >= 2000) await flush(r.resourceType);
+      const rate = (done - from) / secs;
+      console.log(`seeding: ${done}/${patients} patients, ${Math.round((resources + postingCount) / secs)} documents/s, ~${Math.round((patients - done) / rate / 60)} min left`);
     }
   }
-  for (const type of [...batches.keys()]) await flush(type);
-  // the patient postings the store's write keeps (hub/store/patientPostings.ts)
-  const postings: Array<{ _id: string; ids: string[] }> = [];
-  for (let i = 0; i < patients; i += 1) {
-    const byType = new Map<string, string[]>();
-    for (const r of recordsOf(i).filter((x) => x.resourceType !== 'Patient')) byType.set(r.resourceType, [...(byType.get(r.resourceType) ?? []), r.id]);
-    for (const [type, ids] of byType) postings.push({ _id: `${type}|Patient/bp${i}`, ids });
-    if (i > 0 && i % progressEvery === 0) console.log(`postings: ${i}/${patients} patients`);
-    if (postings.length >= 3000) await db.collection('patient_postings').insertMany(postings.splice(0) as never[]);
-  }
-  if (postings.length) await db.collection('patient_postings').insertMany(postings as never[]);
-  await meta.insertOne({ _id: 'seeded', patients });
   const secs = (Date.now() - started) / 1000;
-  console.log(`seeded ${patients} patients (${written} resources, ${Math.round(written / secs)}/s) in ${secs.toFixed(0)} s`);
+  console.log(`seeded ${patients - from} patients (${resources} resources, ${postingCount} postings) in ${(secs / 60).toFixed(1)} min`);
 }
 
 interface CannonResult {
@@ -175,10 +188,18 @@ async function main(): Promise<void> {
   const { default: autocannon } = await import('autocannon');
 
   let n = 0;
+  const pick = () => (n++ * 7919) % patients;
+  const family = () => encodeURIComponent(rand(FAMILIES, pick(), 1).slice(0, 4));
   const all: Array<[string, string, () => string, boolean]> = [
-    ['read', 'read Patient/{id}', () => `/fhir/Patient/bp${(n++ * 7919) % patients}`, false],
-    ['search', 'search Patient?family={prefix}&_count=20', () => `/fhir/Patient?family=${encodeURIComponent(FAMILIES[n++ % FAMILIES.length]!.slice(0, 4))}&_count=20`, true],
-    ['search-no-total', 'search Patient?family={prefix}&_count=20&_total=none', () => `/fhir/Patient?family=${encodeURIComponent(FAMILIES[n++ % FAMILIES.length]!.slice(0, 4))}&_count=20&_total=none`, true],
+    ['read', 'read Patient/{id}', () => `/fhir/Patient/bp${pick()}`, false],
+    ['identifier', 'Patient?identifier={system}|{MRN}', () => `/fhir/Patient?identifier=${encodeURIComponent(`urn:oid:2.16.840.1.113883.19.5|MRN${String(pick()).padStart(8, '0')}`)}`, false],
+    ['search', 'Patient?family={4 letters}&_count=20', () => `/fhir/Patient?family=${family()}&_count=20`, true],
+    ['search-no-total', 'Patient?family={4 letters}&_count=20&_total=none', () => `/fhir/Patient?family=${family()}&_count=20&_total=none`, true],
+    ['given', 'Patient?given={name}&_count=20', () => `/fhir/Patient?given=${encodeURIComponent(rand(GIVEN, pick(), 2))}&_count=20`, true],
+    ['phone', 'Patient?phone={number}', () => `/fhir/Patient?phone=138${String(pick()).padStart(8, '0')}`, false],
+    ['birthdate', 'Patient?birthdate={day}&family={4 letters}', () => { const i = pick(); return `/fhir/Patient?birthdate=${1930 + (i % 90)}-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}&family=${encodeURIComponent(rand(FAMILIES, i, 1).slice(0, 4))}`; }, false],
+    ['clinical', 'Observation?patient={id}&code=718-7', () => `/fhir/Observation?patient=${patientWithRecords(n++)}&code=718-7`, false],
+    ['has', 'Patient?_has:Encounter:patient:location=Location/{ward}&_count=20', () => `/fhir/Patient?_has:Encounter:patient:location=Location/${rand(WARDS, n++, 0)}&_count=20`, true],
     ['everything', 'Patient/{id}/$everything', () => `/fhir/Patient/${patientWithRecords(n++)}/$everything`, true],
   ];
   const only = values.only?.split(',');

@@ -28,7 +28,7 @@ import { createLogger, silentLogger } from '../hub/core/logger.ts';
 import { PROJECT_ROOT } from '../hub/core/schemaValidator.ts';
 import { loadMappings } from '../hub/mapping/mappingLoader.ts';
 import { createPatientIndex } from '../hub/mpi/createPatientIndex.ts';
-import { patientIndexHook } from '../hub/mpi/patientIndexHook.ts';
+import { patientIndexBatchHook } from '../hub/mpi/patientIndexHook.ts';
 import { DeadLetterPublisher } from '../hub/pipeline/deadLetter.ts';
 import { fullResourceValidators } from '../hub/pipeline/fhirSchemaValidator.ts';
 import { Hl7v2Normalizer } from '../hub/pipeline/hl7v2Normalizer.ts';
@@ -88,7 +88,7 @@ async function inProcessPipeline(db: Db, timings?: StageTimings) {
   const refusing = { publish: () => Promise.reject(new Error('dead letter while seeding')), inFlight: 0, close: async () => undefined };
   return createBatchProcessor({
     normalizers: { [CONTENT_TYPES.hl7v2]: normalizer }, store, messageLog: new MongoSourceMessageLog(db, store),
-    deadLetter: new DeadLetterPublisher(refusing, 'unused'), log, onProcessed: patientIndexHook(index), ...(timings ? { timings } : {}),
+    deadLetter: new DeadLetterPublisher(refusing, 'unused'), log, onBatchProcessed: patientIndexBatchHook(index), ...(timings ? { timings } : {}),
   });
 }
 
