@@ -1,7 +1,7 @@
 import type { Resource } from 'fhir/r4.js';
-import { fhirDateRange, periodRange, type DateRange } from './fhirDateRange.ts';
+import type { DateRange } from './fhirDateRange.ts';
 import type { ComparisonPrefix, IndexCriterion, IndexMatch } from './resourceStore.ts';
-import { normalizeSearchString, referenceKey, valuesAtPath } from './searchIndex.ts';
+import { dateEntries, normalizeSearchString, referenceKey, valuesAtPath } from './searchIndex.ts';
 import { searchParamsOf, type SearchParamDefinition } from './searchParameterTable.ts';
 
 /**
@@ -134,17 +134,6 @@ function stringParts(v: unknown, skip?: Set<string>): string[] {
   return STRING_PARTS.filter((k) => !skip?.has(k)).flatMap((k) => (Array.isArray(v[k]) ? v[k] : [v[k]])).filter((x): x is string => typeof x === 'string' && x.length > 0);
 }
 
-function dateRanges(v: unknown): DateRange[] {
-  if (typeof v === 'string') {
-    const r = fhirDateRange(v);
-    return r ? [r] : [];
-  }
-  if (isObj(v)) {
-    const r = periodRange(typeof v.start === 'string' ? v.start : undefined, typeof v.end === 'string' ? v.end : undefined);
-    return r ? [r] : [];
-  }
-  return [];
-}
 
 const head = (text: string): string => Array.from(text).slice(0, MAX_INDEXED_CHARS).join('');
 const isWide = (r: DateRange): boolean => Date.parse(r.hi) - Date.parse(r.lo) >= NARROW_DATE_MS;
@@ -192,7 +181,7 @@ function familyValues(family: Family, resource: Resource, hash: ValueHash): { va
           break;
         }
         case 'date':
-          for (const r of dateRanges(v)) {
+          for (const r of dateEntries(v)) {
             values.add(r.lo);
             if (isWide(r)) ends.add(r.hi);
           }

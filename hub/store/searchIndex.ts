@@ -82,7 +82,8 @@ function tokenEntries(v: unknown): string[] {
   return system ? [code, `${system}|${code}`, `${system}|`] : [code, `|${code}`];
 }
 
-function dateEntries(v: unknown): DateRange[] {
+/** The instant ranges a date, dateTime, instant or Period covers. */
+export function dateEntries(v: unknown): DateRange[] {
   if (typeof v === 'string') {
     const r = fhirDateRange(v);
     return r ? [r] : [];
