@@ -58,13 +58,20 @@ interface Family {
 
 const familyCache = new Map<string, Map<string, Family>>();
 
+/**
+ * Parameters a type does not post: every API request writes an AuditEvent, and these few-valued
+ * ones (or `_lastUpdated`, the same instant as `date`) would add postings to each without
+ * narrowing a search; they are checked in memory on what `patient`, `agent` or `date` found.
+ */
+const UNPOSTED: Record<string, string[]> = { AuditEvent: ['_lastUpdated', '_tag', 'subtype', 'action', 'outcome'] };
+
 function familiesOf(type: string): Map<string, Family> {
   let byParam = familyCache.get(type);
   if (byParam) return byParam;
   byParam = new Map();
   const groups = new Map<string, SearchParamDefinition[]>();
   for (const def of searchParamsOf(type)) {
-    if (def.name === '_id' || def.type === 'quantity') continue;
+    if (def.name === '_id' || def.type === 'quantity' || UNPOSTED[type]?.includes(def.name)) continue;
     const key = `${def.type}:${def.paths.join(',')}`;
     groups.set(key, [...(groups.get(key) ?? []), def]);
   }

@@ -27,6 +27,8 @@ export interface PostingSearchSource {
 }
 
 const BATCH = 200;
+/** another condition's postings are read to narrow the candidates when there are at most this many (or 4x the candidates) */
+const NARROW_MIN = 200;
 /** An exact total is worth fetching and checking this many candidates for; beyond it the total is left out. */
 const TOTAL_FETCH_BUDGET = 1000;
 
@@ -143,12 +145,15 @@ export async function postingSearch(src: PostingSearchSource, type: string, quer
   }
 
   // other indexed conditions with few postings narrow the candidates by id before any fetch
+  const driverCountOf = () => (ids ? ids.length : driver !== undefined ? counted[driver]! : Infinity);
   const checks: Plan[] = [];
   const narrowing: Array<Set<string>> = [];
   for (let i = 0; i < plans.length; i += 1) {
     const p = plans[i]!;
     if (i === driver && p.ranges!.exact) continue;
-    if (i !== driver && p.ranges && counted[i]! <= maxCandidates) {
+    // reading another condition's postings pays only when they are few next to the candidates;
+    // otherwise its check in memory on the fetched candidates is cheaper
+    if (i !== driver && p.ranges && counted[i]! <= Math.min(maxCandidates, Math.max(NARROW_MIN, 4 * driverCountOf()))) {
       narrowing.push(await idSet(src, p.ranges));
       if (p.ranges.exact) continue;
     }
