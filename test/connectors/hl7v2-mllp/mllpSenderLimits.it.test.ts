@@ -11,10 +11,9 @@ const START_BLOCK = Buffer.from([0x0b]);
 
 /** How long until the server hangs up on `client` (or `limitMs` if it does not). */
 /** How long until the server closed the connection, or Infinity when it stayed open for `limitMs` (timers may fire a millisecond early). */
-async function closedWithin(client: MllpTestClient, limitMs: number): Promise<number> {
-  const started = Date.now();
+async function closedWithin(client: MllpTestClient, limitMs: number, since = Date.now()): Promise<number> {
   const closed = await Promise.race([client.closed.then(() => true), sleep(limitMs).then(() => false)]);
-  return closed ? Date.now() - started : Infinity;
+  return closed ? Date.now() - since : Infinity;
 }
 
 /** An MLLP listener of its own with a capturing logger, started and stopped around `run`. */
@@ -72,7 +71,10 @@ describe('MLLP sender limits against real Kafka', function () {
 
   it('closes a connection with no whole frame by firstFrameTimeoutMs, even one trickling bytes, but keeps one that sent a frame', async () => {
     await withListener({ firstFrameTimeoutMs: 1000, idleTimeoutMs: 60_000 }, async (connector, logs) => {
+      // measured from each connection's start, which is when its first-frame deadline starts
+      const silentSince = Date.now();
       const silent = await MllpTestClient.connect(connector.port!);
+      const tricklingSince = Date.now();
       const trickling = await MllpTestClient.connect(connector.port!);
       const sender = await MllpTestClient.connect(connector.port!);
       expect(ackCode(await sender.send(sampleMessage('FIRST-1'))).code).to.equal('AA');
@@ -80,7 +82,7 @@ describe('MLLP sender limits against real Kafka', function () {
       await trickling.write(Buffer.concat([START_BLOCK, Buffer.from('MSH|')]));
       const trickle = setInterval(() => void trickling.write(Buffer.from('x')).catch(() => undefined), 200);
       try {
-        const [silentAfter, tricklingAfter] = await Promise.all([closedWithin(silent, 8000), closedWithin(trickling, 8000)]);
+        const [silentAfter, tricklingAfter] = await Promise.all([closedWithin(silent, 8000, silentSince), closedWithin(trickling, 8000, tricklingSince)]);
         expect(silentAfter).to.be.within(700, 5000);
         expect(tricklingAfter).to.be.within(500, 5000);
       } finally {
