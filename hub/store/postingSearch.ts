@@ -27,6 +27,8 @@ export interface PostingSearchSource {
 }
 
 const BATCH = 200;
+/** counting a scan's candidate drivers stops here: past it, a condition is large either way */
+const SCAN_DRIVER_CAP = 100_001;
 /** another condition's postings are read to narrow the candidates when there are at most this many (or 4x the candidates) */
 const NARROW_MIN = 200;
 /** An exact total is worth fetching and checking this many candidates for; beyond it the total is left out. */
@@ -46,8 +48,9 @@ const indexed = (r: StoredResource): IndexedDoc => {
   return { _id: r.id, search, sortKey: sortKeysFor(search) };
 };
 
-async function countRanges(src: PostingSearchSource, ranges: CriterionRanges): Promise<number> {
-  const counts = await Promise.all(ranges.ranges.map((r) => src.postings.count(r)));
+/** Postings in the ranges, counted up to `cap` each when given (a sum past the cap only says "large"). */
+async function countRanges(src: PostingSearchSource, ranges: CriterionRanges, cap?: number): Promise<number> {
+  const counts = await Promise.all(ranges.ranges.map((r) => src.postings.count(r, cap)));
   return counts.reduce((a, b) => a + b, 0);
 }
 
@@ -129,7 +132,9 @@ export async function postingSearch(src: PostingSearchSource, type: string, quer
   }
 
   // the driver: listed ids, else the indexed condition with the fewest postings, else every resource
-  const counted = await Promise.all(plans.map(async (p) => (p.ranges ? countRanges(src, p.ranges) : Infinity)));
+  // choosing a driver among several conditions needs no exact count past what could be worked through
+  const cap = plans.length > 1 || ids ? maxCandidates + 1 : undefined;
+  const counted = await Promise.all(plans.map(async (p) => (p.ranges ? countRanges(src, p.ranges, cap) : Infinity)));
   let driver: number | undefined;
   if (!ids) {
     for (let i = 0; i < plans.length; i += 1) if (counted[i]! < Infinity && (driver === undefined || counted[i]! < counted[driver]!)) driver = i;
@@ -264,7 +269,7 @@ export async function* postingScan(src: PostingSearchSource, type: string, query
     for (const c of rest) {
       const ranges = criterionRanges(type, c, src.hasher);
       if (!ranges) continue;
-      const n = await countRanges(src, ranges);
+      const n = await countRanges(src, ranges, SCAN_DRIVER_CAP);
       if (!best || n < best.n) best = { ranges, n };
     }
   }

@@ -83,9 +83,13 @@ export class MongoPostingStore {
     return out;
   }
 
-  /** Postings in a range, counted in the index (the `count` command: FerretDB and MongoDB both answer it from the index). */
-  async count(range: KeyRange): Promise<number> {
-    const reply = await this.db.command({ count: this.collectionName, query: { _id: { $gte: range.gte, $lt: range.lt } } });
+  /**
+   * Postings in a range, counted in the index (the `count` command: FerretDB and MongoDB both
+   * answer it from the index), up to `limit` when given: counting walks the index, so a caller
+   * that only needs to know whether a range is large stops early.
+   */
+  async count(range: KeyRange, limit?: number): Promise<number> {
+    const reply = await this.db.command({ count: this.collectionName, query: { _id: { $gte: range.gte, $lt: range.lt } }, ...(limit ? { limit } : {}) });
     return Number((reply as { n?: number }).n ?? 0);
   }
 

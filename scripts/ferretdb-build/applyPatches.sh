@@ -62,3 +62,5 @@ edit "$I/handler/msg_count.go" \
   's/(\tvar qp backends\.QueryParams\n)/\tif n, ok, err := h.hubCount(connCtx, c, params); err != nil {\n\t\treturn nil, err\n\t} else if ok {\n\t\treturn documentOpMsg(must.NotFail(types.NewDocument("n", n, "ok", float64(1))))\n\t}\n\n$1/g'
 edit "$I/handler/msg_update.go" \
   's/(\t\tif !u\.Multi \{\n\t\t\titer = common\.LimitIterator\(iter, closer, 1\)\n\t\t\}\n)/$1\n\t\tif iter, err = hubMaterialize(iter, closer); err != nil {\n\t\t\treturn 0, 0, nil, lazyerrors.Error(err)\n\t\t}\n/g'
+edit "$I/backends/sqlite/collection.go" \
+  's/(\n\trows, err := db\.QueryContext\(ctx, q, args\.\.\.\)\n\tif err != nil \{\n\t\treturn nil, lazyerrors\.Error\(err\)\n\t\}\n\n\treturn &backends\.QueryResult\{)/\n\tif params.HubCount {\n\t\tq = hubCountWrap(q)\n\t}\n$1/g'

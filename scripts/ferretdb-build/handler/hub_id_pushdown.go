@@ -43,13 +43,14 @@ func (h *Handler) hubIDPushdown(filter, sort *types.Document, skip, limit int64)
 	return backendSort, backendLimit, true
 }
 
-// hubCount counts in SQLite when the filter is an `_id` condition it answers exactly.
+// hubCount counts in SQLite when the filter is an `_id` condition it answers exactly; with a
+// limit it stops counting there.
 func (h *Handler) hubCount(ctx context.Context, c backends.Collection, params *common.CountParams) (int32, bool, error) {
-	if !backends.HubIDPushdown || h.DisablePushdown || params.Skip != 0 || params.Limit != 0 || !backends.HubIDOnlyFilter(params.Filter) {
+	if !backends.HubIDPushdown || h.DisablePushdown || params.Skip != 0 || !backends.HubIDOnlyFilter(params.Filter) {
 		return 0, false, nil
 	}
 
-	res, err := c.Query(ctx, &backends.QueryParams{Filter: params.Filter, HubCount: true})
+	res, err := c.Query(ctx, &backends.QueryParams{Filter: params.Filter, HubCount: true, Limit: params.Limit})
 	if err != nil {
 		return 0, false, lazyerrors.Error(err)
 	}

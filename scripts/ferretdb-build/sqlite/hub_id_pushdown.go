@@ -111,11 +111,17 @@ func hubIDOrderBy(sort *types.Document) (string, bool) {
 	return "", false
 }
 
-// hubCountSelect returns one sjson document `{n: <count>}` instead of the matching documents.
+// hubCountSelect selects the rows to count; hubCountWrap counts them (up to the query's LIMIT,
+// so a caller that only needs to know whether a range is large does not count all of it).
 func hubCountSelect(table string) string {
+	return fmt.Sprintf(`SELECT 1 FROM %q`, table)
+}
+
+// hubCountWrap returns one sjson document `{n: <count>}` instead of the matching documents.
+func hubCountWrap(inner string) string {
 	return fmt.Sprintf(
-		`SELECT json_object('$s', json('{"p":{"n":{"t":"long"}},"$k":["n"]}'), 'n', COUNT(*)) AS %s FROM %q`,
-		metadata.DefaultColumn, table,
+		`SELECT json_object('$s', json('{"p":{"n":{"t":"long"}},"$k":["n"]}'), 'n', COUNT(*)) AS %s FROM (%s)`,
+		metadata.DefaultColumn, inner,
 	)
 }
 

@@ -86,6 +86,8 @@ describe('Document lookups by _id (real MongoDB-wire server)', function () {
         const filter = { _id: { $gte: lo, $lt: hi } };
         const counted = await db.command({ count: 'awkward', query: filter }) as { n: number };
         expect(counted.n, `count [${JSON.stringify(lo)}, ${JSON.stringify(hi)})`).to.equal(expected.length);
+        const capped = await db.command({ count: 'awkward', query: filter, limit: 5 }) as { n: number };
+        expect(capped.n, `count with limit 5 [${JSON.stringify(lo)}, ${JSON.stringify(hi)})`).to.equal(Math.min(5, expected.length));
         const firstThree = await coll.find(filter).sort({ _id: 1 }).limit(3).toArray();
         expect(firstThree.map((d) => d._id), `page [${JSON.stringify(lo)}, ${JSON.stringify(hi)})`).to.deep.equal(expected.slice(0, 3));
       }
