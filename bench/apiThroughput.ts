@@ -50,7 +50,8 @@ const slowConnections = Number(values['slow-connections'] ?? values.connections)
 const timeoutSeconds = Number(values.timeout);
 const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/';
 const recordsEvery = Math.max(1, Number(values['records-every']));
-const dbName = `bench_api_${patients}${recordsEvery > 1 ? `_r${recordsEvery}` : ''}`;
+// v2: birth dates spread over every day (the first layout repeated 1,260 dates)
+const dbName = `bench_api2_${patients}${recordsEvery > 1 ? `_r${recordsEvery}` : ''}`;
 /** a patient that has clinical records, for $everything */
 const patientWithRecords = (n: number): string => `bp${((n * 7919) % Math.ceil(patients / recordsEvery)) * recordsEvery}`;
 const auth = { enabled: true, issuer: 'urn:hub:bench', audience: 'urn:hub:bench-api', devSecret: 'bench-secret-0123456789abcdef' };
@@ -65,14 +66,18 @@ function rand<T>(list: T[], i: number, salt: number): T {
   return list[(i * 7919 + salt * 104729) % list.length]!;
 }
 
+/** Births spread over every day of 90 years, as a hospital's patients are (~30 a day at 1M). */
+function birthDateOf(i: number): string {
+  return new Date(Date.UTC(1930, 0, 1) + ((i * 7919) % 32_871) * 86_400_000).toISOString().slice(0, 10);
+}
+
 function recordsOf(i: number): StoredResource[] {
   const pid = `bp${i}`;
-  const year = 1930 + (i % 90);
   const out: StoredResource[] = [{
     resourceType: 'Patient', id: pid,
     identifier: [{ system: 'urn:oid:2.16.840.1.113883.19.5', value: `MRN${String(i).padStart(8, '0')}` }],
     name: [{ family: rand(FAMILIES, i, 1), given: [rand(GIVEN, i, 2)] }],
-    gender: i % 2 ? 'male' : 'female', birthDate: `${year}-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`,
+    gender: i % 2 ? 'male' : 'female', birthDate: birthDateOf(i),
     telecom: [{ system: 'phone', value: `138${String(i).padStart(8, '0')}` }],
     address: [{ city: rand(['Shanghai', 'Beijing', 'Berlin', 'Boston'], i, 3), postalCode: String(100000 + (i % 900)) }],
   } as StoredResource];
@@ -197,7 +202,7 @@ async function main(): Promise<void> {
     ['search-no-total', 'Patient?family={4 letters}&_count=20&_total=none', () => `/fhir/Patient?family=${family()}&_count=20&_total=none`, true],
     ['given', 'Patient?given={name}&_count=20', () => `/fhir/Patient?given=${encodeURIComponent(rand(GIVEN, pick(), 2))}&_count=20`, true],
     ['phone', 'Patient?phone={number}', () => `/fhir/Patient?phone=138${String(pick()).padStart(8, '0')}`, false],
-    ['birthdate', 'Patient?birthdate={day}&family={4 letters}', () => { const i = pick(); return `/fhir/Patient?birthdate=${1930 + (i % 90)}-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}&family=${encodeURIComponent(rand(FAMILIES, i, 1).slice(0, 4))}`; }, false],
+    ['birthdate', 'Patient?birthdate={day}&family={4 letters}', () => { const i = pick(); return `/fhir/Patient?birthdate=${birthDateOf(i)}&family=${encodeURIComponent(rand(FAMILIES, i, 1).slice(0, 4))}`; }, false],
     ['clinical', 'Observation?patient={id}&code=718-7', () => `/fhir/Observation?patient=${patientWithRecords(n++)}&code=718-7`, false],
     ['has', 'Patient?_has:Encounter:patient:location=Location/{ward}&_count=20', () => `/fhir/Patient?_has:Encounter:patient:location=Location/${rand(WARDS, n++, 0)}&_count=20`, true],
     ['everything', 'Patient/{id}/$everything', () => `/fhir/Patient/${patientWithRecords(n++)}/$everything`, true],
