@@ -7,9 +7,10 @@ import { serveCommand } from './commands/serveCommand.ts';
 import { statusCommand } from './commands/statusCommand.ts';
 import { tokenCommand } from './commands/tokenCommand.ts';
 import { mpiCommand } from './commands/mpiCommand.ts';
+import { reindexCommand } from './commands/reindexCommand.ts';
 
 /** Every `hub` subcommand; a new one is a module under app/commands and a line here. */
-const COMMANDS: Command[] = [serveCommand, sendCommand, statusCommand, deadLetterCommand, tokenCommand, mappingCommand, mpiCommand, keysCommand];
+const COMMANDS: Command[] = [serveCommand, sendCommand, statusCommand, deadLetterCommand, tokenCommand, mappingCommand, mpiCommand, keysCommand, reindexCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
